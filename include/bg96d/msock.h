@@ -1,0 +1,102 @@
+/*
+ * msock.h: the modem's 12 socket slots and the traffic on them.
+ *
+ * One table of slots is shared by every endpoint.  A slot's owner (a
+ * bridged client, a listener, a UDP service) sees it through msock_ops;
+ * the table schedules AT+QISEND / AT+QIRD round-robin between slots so a
+ * busy connection cannot starve the others.
+ */
+#ifndef BG96D_MSOCK_H
+#define BG96D_MSOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct modem;
+struct atq_cmd;
+struct at_event;
+struct msock;
+struct msockset;
+
+enum msock_type {
+	MSOCK_TCP,
+	MSOCK_UDP,
+	MSOCK_TCP_LISTENER,
+	MSOCK_UDP_SERVICE,
+	MSOCK_TCP_INCOMING,
+};
+
+/* Largest AT+QISEND payload and AT+QIRD read (ref. section 5.5, 5.7). */
+#define MSOCK_SEND_MAX	1460
+#define MSOCK_READ_MAX	1500
+
+struct msock_ops {
+	/* +QIOPEN result: err 0 = open, a 5xx code, or -1 on timeout. */
+	void	(*opened)(void *, int err);
+	/* Bytes from the network (ip/port set for UDP SERVICE, else NULL/0). */
+	void	(*received)(void *, const uint8_t *, size_t, const char *ip,
+		    int port);
+	/* May the owner take another read's worth of bytes now? */
+	bool	(*can_receive)(void *);
+	/* Copy up to max bytes to send into buf; return 0 when none. */
+	size_t	(*next_chunk)(void *, uint8_t *buf, size_t max);
+	/* A chunk was accepted by the modem (room for more upstream). */
+	void	(*sent)(void *);
+	/* The remote closed and every byte has been read. */
+	void	(*peer_closed)(void *);
+	/* The socket is dead (modem down, send error); the slot is gone. */
+	void	(*gone)(void *, const char *why);
+};
+
+struct msockset	*msockset_new(struct event_base *, struct modem *, int context_id);
+void		 msockset_free(struct msockset *);
+/* Called by the modem layer: URCs for sockets and the data pump. */
+void		 msockset_urc(struct msockset *, const char *line);
+void		 msockset_urc_payload(struct msockset *, const struct at_event *);
+struct atq_cmd	*msockset_pump(struct msockset *);
+/* Every slot is gone (modem down): owners get gone(why). */
+void		 msockset_down(struct msockset *, const char *why);
+/* True if slot id is in use by this daemon. */
+bool		 msockset_owned(const struct msockset *, int id);
+/* Number of free slots. */
+int		 msockset_free_slots(const struct msockset *);
+/* Called when a slot becomes free (to serve waiting clients). */
+void		 msockset_on_free(struct msockset *, void (*)(void *), void *);
+/* Close every slot with a short AT+QICLOSE (shutdown); returns count. */
+int		 msockset_close_all(struct msockset *);
+
+/*
+ * Open a socket on a free slot: AT+QIOPEN, then wait for +QIOPEN up to
+ * timeout_ms.  Returns NULL if no slot is free.
+ */
+struct msock	*msock_open(struct msockset *, enum msock_type, const char *host,
+		    int port, int local_port, bool push, int timeout_ms,
+		    const struct msock_ops *, void *owner);
+/*
+ * Release: the owner is forgotten at once; the slot is freed with
+ * AT+QICLOSE.  The owner sends its pending bytes before calling this.
+ */
+void		 msock_close(struct msock *);
+/* The owner has new bytes to send or room to receive. */
+void		 msock_kick(struct msock *);
+/* True while a chunk taken from the owner is not yet accepted. */
+bool		 msock_sending(const struct msock *);
+int		 msock_id(const struct msock *);
+
+/* Per-slot facts for the control socket. */
+struct msock_info {
+	int			 id;
+	enum msock_type		 type;
+	const char		*state;
+	char			 remote[300];
+	unsigned long long	 bytes_up, bytes_down;
+	long long		 since_ms;
+	bool			 in_use;
+};
+/* Fill out[AT_NSLOTS]; returns the number of slots in use. */
+int		 msockset_info(const struct msockset *, struct msock_info *);
+const char	*msock_type_name(enum msock_type);
+
+#endif

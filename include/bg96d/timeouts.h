@@ -1,0 +1,73 @@
+/*
+ * timeouts.h: every deadline and retry interval of bg96d, in one place.
+ *
+ * Sources: bg96-at-reference.md section 10 (Quectel's maximum response
+ * times and what peer drivers use) and section 2 (boot).  The command
+ * deadlines can be overridden by [timeouts] in the config; the defaults
+ * here are the ones DESIGN.md section 3 documents.
+ */
+#ifndef BG96D_TIMEOUTS_H
+#define BG96D_TIMEOUTS_H
+
+/* Kinds of AT command, each with its own deadline. */
+enum tmo_kind {
+	TMO_PROBE,		/* "AT" while looking for the modem */
+	TMO_COMMAND,		/* anything without its own entry: 300 ms class */
+	TMO_CPIN,		/* AT+CPIN?: Quectel 5 s */
+	TMO_CFUN,		/* AT+CFUN: Quectel 15 s */
+	TMO_QIACT,		/* AT+QIACT: Quectel 150 s */
+	TMO_QIDEACT,		/* AT+QIDEACT: Quectel 40 s */
+	TMO_QIOPEN,		/* AT+QIOPEN until "OK": immediate, 5 s */
+	TMO_QICLOSE,		/* AT+QICLOSE: <timeout> + margin */
+	TMO_PROMPT,		/* AT+QISEND until "> ": ST 10 s, Zephyr 5 s */
+	TMO_SEND,		/* payload until SEND OK: Quectel 120 s */
+	TMO_QIRD,		/* AT+QIRD: local buffer, 10 s then escalate */
+	TMO_QPING,		/* AT+QPING: timeout x num + 5 s, capped 255 s */
+	TMO_QNTP,		/* AT+QNTP: Quectel 125 s */
+	TMO__COUNT
+};
+
+/* Defaults in seconds (ref. section 10 "Suggested daemon timeout"). */
+#define TMO_DEF_PROBE_MS	1000	/* ST probes with 1 s per try */
+#define TMO_DEF_COMMAND		5
+#define TMO_DEF_CPIN		5
+#define TMO_DEF_CFUN		15
+#define TMO_DEF_QIACT		150
+#define TMO_DEF_QIDEACT		40
+#define TMO_DEF_QIOPEN_OK	5
+#define TMO_DEF_QIOPEN_URC	150	/* wait for +QIOPEN: id,err, then QICLOSE */
+#define TMO_DEF_QICLOSE		15
+#define TMO_DEF_PROMPT		10
+#define TMO_DEF_SEND		120
+#define TMO_DEF_QIRD		10
+#define TMO_DEF_QPING		255
+#define TMO_DEF_QNTP		125
+
+/*
+ * The <timeout> argument bg96d gives AT+QICLOSE: 1 s, an abortive close
+ * that keeps the single AT channel responsive (ref. section 5.3, 11.14).
+ */
+#define QICLOSE_ARG_S		1
+
+/* Boot: how long "AT" probing goes on before the modem counts as gone
+ * (ref. section 2.1 and 10: boot to RDY ~5 s, drivers wait up to 30 s). */
+#define BOOT_PROBE_S		30
+
+/* Registration polling interval while waiting for CEREG/CGREG/CREG 1|5. */
+#define REG_POLL_MS		2000
+
+/* Backoff between recovery attempts: floor; the cap is backoff_max. */
+#define BACKOFF_MIN_MS		1000
+
+/* SEND FAIL is backpressure (ref. 11.17): retry after this, doubling. */
+#define SEND_FAIL_RETRY_MIN_MS	50
+#define SEND_FAIL_RETRY_MAX_MS	1000
+
+/* A client that half-closed is checked this often for a full close. */
+#define HALFCLOSE_CHECK_MS	1000
+
+/* Shutdown: every slot gets AT+QICLOSE, but the daemon exits within 5 s
+ * (DESIGN.md section 2) even if the modem does not answer. */
+#define SHUTDOWN_DEADLINE_MS	4000
+
+#endif

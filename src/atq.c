@@ -1,0 +1,548 @@
+/*
+ * atq.c: the AT command queue on the serial line.
+ *
+ * One command is in flight at a time (the modem's AT interpreter is
+ * serial, ref. section 11.20).  Explicit commands (bring-up, open,
+ * close, control) wait in a FIFO; socket traffic (QISEND, QIRD) is pulled
+ * from the pump callback just in time, so the next data command goes out
+ * in the same write that follows the previous final result.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "bg96d/at.h"
+#include "bg96d/atq.h"
+#include "bg96d/log.h"
+#include "bg96d/util.h"
+
+/* Phases of the command in flight. */
+enum {
+	PHASE_QUEUED,
+	PHASE_WAIT_PROMPT,	/* QISEND written, waiting for "> " */
+	PHASE_WAIT_FINAL,	/* waiting for the final result */
+};
+
+/* Consecutive failed probes after a timeout before giving up. */
+#define ATQ_PROBE_TRIES	3
+
+struct atq {
+	struct event_base	*base;
+	struct atq_ops		 ops;
+	void			*arg;
+	struct bufferevent	*bev;
+	struct at_parser	 parser;
+	struct atq_cmd		*head, *tail;	/* FIFO of explicit commands */
+	struct atq_cmd		*cur;		/* in flight */
+	bool			 cur_cancelled;
+	bool			 last_was_pump;
+	int			 probes_failed;
+	int			 in_read;	/* re-entrancy guard */
+	bool			 detach_pending;
+	struct event		*timer;
+	int			 tmo_ms[TMO__COUNT];
+	struct atq_stats	 stats;
+};
+
+static void	atq_read_cb(struct bufferevent *, void *);
+static void	atq_event_cb(struct bufferevent *, short, void *);
+static void	atq_timer_cb(evutil_socket_t, short, void *);
+static void	atq_start_next(struct atq *);
+static void	atq_complete(struct atq *, enum atq_result,
+		    const struct at_event *);
+
+static const int tmo_default_ms[TMO__COUNT] = {
+	[TMO_PROBE] = TMO_DEF_PROBE_MS,
+	[TMO_COMMAND] = TMO_DEF_COMMAND * 1000,
+	[TMO_CPIN] = TMO_DEF_CPIN * 1000,
+	[TMO_CFUN] = TMO_DEF_CFUN * 1000,
+	[TMO_QIACT] = TMO_DEF_QIACT * 1000,
+	[TMO_QIDEACT] = TMO_DEF_QIDEACT * 1000,
+	[TMO_QIOPEN] = TMO_DEF_QIOPEN_OK * 1000,
+	[TMO_QICLOSE] = TMO_DEF_QICLOSE * 1000,
+	[TMO_PROMPT] = TMO_DEF_PROMPT * 1000,
+	[TMO_SEND] = TMO_DEF_SEND * 1000,
+	[TMO_QIRD] = TMO_DEF_QIRD * 1000,
+	[TMO_QPING] = TMO_DEF_QPING * 1000,
+	[TMO_QNTP] = TMO_DEF_QNTP * 1000,
+};
+
+struct atq *
+atq_new(struct event_base *base, const struct atq_ops *ops, void *arg)
+{
+	struct atq	*q = xcalloc(1, sizeof(*q));
+
+	q->base = base;
+	q->ops = *ops;
+	q->arg = arg;
+	q->timer = evtimer_new(base, atq_timer_cb, q);
+	memcpy(q->tmo_ms, tmo_default_ms, sizeof(q->tmo_ms));
+	at_parser_init(&q->parser);
+	return q;
+}
+
+void
+atq_free(struct atq *q)
+{
+	if (q == NULL)
+		return;
+	atq_detach(q);
+	event_free(q->timer);
+	free(q);
+}
+
+void
+atq_set_timeout(struct atq *q, enum tmo_kind k, int ms)
+{
+	q->tmo_ms[k] = ms;
+}
+
+void
+atq_attach(struct atq *q, int fd)
+{
+	atq_detach(q);
+	q->bev = bufferevent_socket_new(q->base, fd, 0);
+	bufferevent_setcb(q->bev, atq_read_cb, NULL, atq_event_cb, q);
+	bufferevent_enable(q->bev, EV_READ | EV_WRITE);
+	at_parser_init(&q->parser);
+	q->probes_failed = 0;
+}
+
+bool
+atq_attached(const struct atq *q)
+{
+	return q->bev != NULL;
+}
+
+bool
+atq_idle(const struct atq *q)
+{
+	return q->cur == NULL && q->head == NULL;
+}
+
+void
+atq_abort_all(struct atq *q)
+{
+	struct atq_cmd	*c;
+
+	if (q->cur != NULL)
+		atq_complete(q, ATQ_RES_ABORTED, NULL);
+	while ((c = q->head) != NULL) {
+		q->head = c->next;
+		if (q->head == NULL)
+			q->tail = NULL;
+		if (c->on_done != NULL)
+			c->on_done(c->arg, ATQ_RES_ABORTED, NULL);
+		atq_cmd_free(c);
+	}
+	evtimer_del(q->timer);
+	at_parser_init(&q->parser);
+}
+
+void
+atq_detach(struct atq *q)
+{
+	if (q->in_read) {
+		q->detach_pending = true;
+		if (q->bev != NULL)
+			bufferevent_disable(q->bev, EV_READ | EV_WRITE);
+		return;
+	}
+	if (q->bev != NULL) {
+		bufferevent_free(q->bev);
+		q->bev = NULL;
+	}
+	q->detach_pending = false;
+	atq_abort_all(q);
+}
+
+struct atq_cmd *
+atq_cmd_new(enum tmo_kind kind, const char *fmt, ...)
+{
+	struct atq_cmd	*c = xcalloc(1, sizeof(*c));
+	va_list		 ap;
+	int		 n;
+
+	c->kind = kind;
+	va_start(ap, fmt);
+	n = vasprintf(&c->text, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		abort();
+	c->textlen = (size_t)n;
+	return c;
+}
+
+void
+atq_cmd_set_data(struct atq_cmd *c, const void *data, size_t len)
+{
+	free(c->data);
+	c->data = xmalloc(len);
+	memcpy(c->data, data, len);
+	c->datalen = len;
+}
+
+void
+atq_cmd_free(struct atq_cmd *c)
+{
+	if (c == NULL)
+		return;
+	free(c->text);
+	free(c->data);
+	free(c);
+}
+
+void
+atq_submit(struct atq *q, struct atq_cmd *c, bool urgent)
+{
+	c->next = NULL;
+	c->phase = PHASE_QUEUED;
+	if (urgent) {
+		c->next = q->head;
+		q->head = c;
+		if (q->tail == NULL)
+			q->tail = c;
+	} else {
+		if (q->tail != NULL)
+			q->tail->next = c;
+		else
+			q->head = c;
+		q->tail = c;
+	}
+	atq_start_next(q);
+}
+
+void
+atq_kick(struct atq *q)
+{
+	atq_start_next(q);
+}
+
+void
+atq_cancel(struct atq *q, struct atq_cmd *c)
+{
+	struct atq_cmd	**pp;
+
+	if (c == q->cur) {
+		c->on_line = NULL;
+		c->on_payload = NULL;
+		c->on_done = NULL;
+		c->arg = NULL;
+		return;
+	}
+	for (pp = &q->head; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp != c)
+			continue;
+		*pp = c->next;
+		if (q->tail == c) {
+			struct atq_cmd	*t;
+
+			q->tail = NULL;
+			for (t = q->head; t != NULL; t = t->next)
+				q->tail = t;
+		}
+		atq_cmd_free(c);
+		return;
+	}
+}
+
+const struct atq_stats *
+atq_stats(const struct atq *q)
+{
+	return &q->stats;
+}
+
+/* Write text + "\r" for c and arm its deadline. */
+static void
+atq_send(struct atq *q, struct atq_cmd *c)
+{
+	struct timeval	 tv;
+	int		 ms;
+	char		 esc[128];
+
+	q->cur = c;
+	log_trace("AT> %s", log_escape(esc, sizeof(esc), c->text, c->textlen));
+	evbuffer_add(bufferevent_get_output(q->bev), c->text, c->textlen);
+	evbuffer_add(bufferevent_get_output(q->bev), "\r", 1);
+	q->stats.commands++;
+	q->stats.bytes_out += c->textlen + 1;
+	c->phase = c->data != NULL ? PHASE_WAIT_PROMPT : PHASE_WAIT_FINAL;
+	ms = q->tmo_ms[c->phase == PHASE_WAIT_PROMPT ? TMO_PROMPT : c->kind];
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(q->timer, &tv);
+}
+
+/* Pick the next command: FIFO and pump take turns when both have work. */
+static void
+atq_start_next(struct atq *q)
+{
+	struct atq_cmd	*c = NULL;
+
+	if (q->cur != NULL || q->bev == NULL || q->detach_pending)
+		return;
+	if (q->head != NULL && (q->last_was_pump || q->ops.pump == NULL)) {
+		c = q->head;
+		q->last_was_pump = false;
+	} else {
+		if (q->ops.pump != NULL)
+			c = q->ops.pump(q->arg);
+		if (c != NULL)
+			q->last_was_pump = true;
+		else if (q->head != NULL) {
+			c = q->head;
+			q->last_was_pump = false;
+		}
+	}
+	if (c == NULL)
+		return;
+	if (c == q->head) {
+		q->head = c->next;
+		if (q->head == NULL)
+			q->tail = NULL;
+		c->next = NULL;
+	}
+	atq_send(q, c);
+}
+
+/* The command in flight has ended: report, free, start the next. */
+static void
+atq_complete(struct atq *q, enum atq_result res, const struct at_event *ev)
+{
+	struct atq_cmd	*c = q->cur;
+
+	q->cur = NULL;
+	evtimer_del(q->timer);
+	if (c->on_done != NULL)
+		c->on_done(c->arg, res, ev);
+	atq_cmd_free(c);
+	if (res != ATQ_RES_ABORTED)
+		atq_start_next(q);
+}
+
+static enum atq_result
+atq_result_of(enum at_final f)
+{
+	switch (f) {
+	case AT_FINAL_OK:
+	case AT_FINAL_SEND_OK:
+	case AT_FINAL_CONNECT:
+		return ATQ_RES_OK;
+	case AT_FINAL_SEND_FAIL:
+		return ATQ_RES_SEND_FAIL;
+	case AT_FINAL_NONE:
+	case AT_FINAL_ERROR:
+	case AT_FINAL_CME_ERROR:
+	case AT_FINAL_CMS_ERROR:
+	case AT_FINAL_NO_CARRIER:
+		return ATQ_RES_ERROR;
+	}
+	return ATQ_RES_ERROR;
+}
+
+/* Probe result after a timeout: the modem answered, or did not. */
+static void
+atq_probe_done(void *arg, enum atq_result res, const struct at_event *ev)
+{
+	struct atq	*q = arg;
+
+	if (res == ATQ_RES_OK) {
+		q->probes_failed = 0;
+		return;
+	}
+	if (res == ATQ_RES_ABORTED)
+		return;
+	if (++q->probes_failed < ATQ_PROBE_TRIES) {
+		struct atq_cmd	*c = atq_cmd_new(TMO_PROBE, "AT");
+
+		c->on_done = atq_probe_done;
+		c->arg = q;
+		atq_submit(q, c, true);
+		return;
+	}
+	log_warnx("modem: no answer to %d probes", q->probes_failed);
+	q->probes_failed = 0;
+	if (q->ops.unresponsive != NULL)
+		q->ops.unresponsive(q->arg);
+}
+
+static void
+atq_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct atq	*q = arg;
+	struct atq_cmd	*c = q->cur, *p;
+	char		 esc[128];
+	bool		 probe;
+
+	if (c == NULL)
+		return;
+	q->stats.timeouts++;
+	probe = c->kind == TMO_PROBE;
+	log_warnx("modem: %s timed out (%s)",
+	    log_escape(esc, sizeof(esc), c->text, c->textlen),
+	    c->phase == PHASE_WAIT_PROMPT ? "no prompt" : "no final result");
+	if (c->phase == PHASE_WAIT_PROMPT) {
+		/*
+		 * The modem may still be waiting for the payload: send
+		 * nothing, and let the probe resynchronise.
+		 */
+	}
+	atq_complete(q, ATQ_RES_TIMEOUT, NULL);
+	if (probe || q->bev == NULL)
+		return;
+	/* Probe the modem before anything else goes out. */
+	p = atq_cmd_new(TMO_PROBE, "AT");
+	p->on_done = atq_probe_done;
+	p->arg = q;
+	atq_submit(q, p, true);
+}
+
+/* Route one framer event. */
+static void
+atq_handle(struct atq *q, const struct at_event *ev)
+{
+	struct atq_cmd	*c = q->cur;
+	char		 esc[256];
+
+	switch (ev->type) {
+	case AT_EV_NONE:
+		return;
+	case AT_EV_LINE:
+		log_trace("AT< %s",
+		    log_escape(esc, sizeof(esc), ev->line, ev->line_len));
+		if (c != NULL && c->prefix != NULL &&
+		    strncmp(ev->line, c->prefix, strlen(c->prefix)) == 0) {
+			if (c->on_line != NULL)
+				c->on_line(c->arg, ev->line);
+			return;
+		}
+		if (at_is_urc(ev->line)) {
+			if (q->ops.urc != NULL)
+				q->ops.urc(q->arg, ev->line);
+			return;
+		}
+		if (c != NULL) {
+			/* Echo of the command (echo on after a reset). */
+			if (ev->line_len == c->textlen &&
+			    strncasecmp(ev->line, c->text, c->textlen) == 0)
+				return;
+			if (c->on_line != NULL)
+				c->on_line(c->arg, ev->line);
+			return;
+		}
+		q->stats.unexpected++;
+		log_info("modem: unexpected line \"%s\"",
+		    log_escape(esc, sizeof(esc), ev->line, ev->line_len));
+		return;
+	case AT_EV_FINAL:
+		log_trace("AT< %s",
+		    log_escape(esc, sizeof(esc), ev->line, ev->line_len));
+		if (c == NULL || c->phase == PHASE_QUEUED) {
+			q->stats.unexpected++;
+			log_info("modem: unexpected final result \"%s\"",
+			    log_escape(esc, sizeof(esc), ev->line,
+			    ev->line_len));
+			return;
+		}
+		atq_complete(q, atq_result_of(ev->final), ev);
+		return;
+	case AT_EV_PROMPT:
+		log_trace("AT< > ");
+		if (c == NULL || c->phase != PHASE_WAIT_PROMPT) {
+			q->stats.unexpected++;
+			log_info("modem: unexpected \"> \" prompt");
+			return;
+		}
+		evbuffer_add(bufferevent_get_output(q->bev), c->data,
+		    c->datalen);
+		q->stats.bytes_out += c->datalen;
+		c->phase = PHASE_WAIT_FINAL;
+		{
+			struct timeval	 tv;
+			int		 ms = q->tmo_ms[c->kind];
+
+			tv.tv_sec = ms / 1000;
+			tv.tv_usec = (ms % 1000) * 1000;
+			evtimer_add(q->timer, &tv);
+		}
+		return;
+	case AT_EV_PAYLOAD:
+		log_trace("AT< %s <%zu bytes>", log_escape(esc, sizeof(esc),
+		    ev->line, ev->line_len), ev->data_len);
+		if (strncmp(ev->line, "+QIURC:", 7) == 0) {
+			if (q->ops.urc_payload != NULL)
+				q->ops.urc_payload(q->arg, ev);
+			return;
+		}
+		if (c != NULL && c->on_payload != NULL) {
+			c->on_payload(c->arg, ev);
+			return;
+		}
+		q->stats.unexpected++;
+		log_warnx("modem: %zu payload bytes nobody asked for (%s)",
+		    ev->data_len, log_escape(esc, sizeof(esc), ev->line,
+		    ev->line_len));
+		return;
+	case AT_EV_OVERLONG:
+		q->stats.overlong++;
+		log_warnx("modem: overlong line dropped: \"%s\"",
+		    log_escape(esc, 80, ev->line, ev->line_len));
+		return;
+	case AT_EV_BADLEN:
+		q->stats.unexpected++;
+		log_warnx("modem: bad payload length in \"%s\"",
+		    log_escape(esc, sizeof(esc), ev->line, ev->line_len));
+		return;
+	}
+}
+
+static void
+atq_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct atq	*q = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	struct at_event	 ev;
+	size_t		 len, n;
+	unsigned char	*p;
+
+	q->in_read++;
+	while (!q->detach_pending &&
+	    (len = evbuffer_get_contiguous_space(in)) > 0) {
+		p = evbuffer_pullup(in, (ssize_t)len);
+		n = at_parse(&q->parser, p, len, &ev);
+		q->stats.bytes_in += n;
+		evbuffer_drain(in, n);
+		if (ev.type != AT_EV_NONE)
+			atq_handle(q, &ev);
+	}
+	q->in_read--;
+	if (q->detach_pending && q->in_read == 0)
+		atq_detach(q);
+}
+
+static void
+atq_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct atq	*q = arg;
+	const char	*why;
+
+	if (what & BEV_EVENT_EOF)
+		why = "end of file";
+	else if (what & BEV_EVENT_ERROR)
+		why = evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
+	else
+		return;
+	if (q->ops.lost != NULL)
+		q->ops.lost(q->arg, why);
+}
+
+void
+atq_set_push(struct atq *q, int id, bool push)
+{
+	at_parser_set_push(&q->parser, id, push);
+}

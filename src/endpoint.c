@@ -1,0 +1,303 @@
+/*
+ * endpoint.c: socket files for the configured endpoints, accepting
+ * clients, and serving the wait queue when slots and the modem allow.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "bg96d/bridge.h"
+#include "bg96d/conf.h"
+#include "bg96d/endpoint.h"
+#include "bg96d/log.h"
+#include "bg96d/modem.h"
+#include "bg96d/msock.h"
+#include "bg96d/util.h"
+
+/* After EMFILE/ENFILE, accepting pauses for this long. */
+#define ACCEPT_PAUSE_MS	1000
+
+static void	endpoint_accept_cb(evutil_socket_t, short, void *);
+
+int
+unix_listen(const char *path, int type, int mode, int gid, char *err,
+    size_t errlen)
+{
+	struct sockaddr_un	 sun;
+	mode_t			 old;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	/* A socket file that still answers belongs to a running instance. */
+	fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		close(fd);
+		snprintf(err, errlen, "%s: another bg96d answers there", path);
+		return -2;
+	}
+	close(fd);
+	if (unlink(path) == -1 && errno != ENOENT) {
+		snprintf(err, errlen, "%s: unlink: %s", path, strerror(errno));
+		return -1;
+	}
+	fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	old = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		umask(old);
+		snprintf(err, errlen, "%s: bind: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	umask(old);
+	if ((gid != -1 && chown(path, (uid_t)-1, (gid_t)gid) == -1) ||
+	    chmod(path, (mode_t)mode) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	if (listen(fd, 16) == -1) {
+		snprintf(err, errlen, "%s: listen: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	return fd;
+}
+
+struct epset *
+epset_new(struct event_base *base, struct modem *m, struct msockset *ms)
+{
+	struct epset	*set = xcalloc(1, sizeof(*set));
+
+	set->base = base;
+	set->modem = m;
+	set->msocks = ms;
+	TAILQ_INIT(&set->endpoints);
+	TAILQ_INIT(&set->waitq);
+	return set;
+}
+
+static void
+endpoint_close_listener(struct endpoint *ep)
+{
+	if (ep->ev != NULL) {
+		event_free(ep->ev);
+		ep->ev = NULL;
+	}
+	if (ep->pause != NULL) {
+		event_free(ep->pause);
+		ep->pause = NULL;
+	}
+	if (ep->fd != -1) {
+		close(ep->fd);
+		unlink(ep->path);
+		ep->fd = -1;
+	}
+}
+
+static void
+endpoint_free(struct endpoint *ep)
+{
+	struct bridge	*b;
+
+	endpoint_close_listener(ep);
+	while ((b = TAILQ_FIRST(&ep->bridges)) != NULL)
+		bridge_abort(b, "endpoint removed");
+	TAILQ_REMOVE(&ep->set->endpoints, ep, entry);
+	free(ep);
+}
+
+/* Same socket, same meaning: an unchanged endpoint keeps its clients. */
+static bool
+endpoint_same(const struct conf_endpoint *a, const struct conf_endpoint *b)
+{
+	return a->type == b->type && strcmp(a->host, b->host) == 0 &&
+	    a->port == b->port && a->local_port == b->local_port &&
+	    a->access_mode == b->access_mode &&
+	    a->socket_mode == b->socket_mode &&
+	    memcmp(&a->forward, &b->forward, sizeof(a->forward)) == 0;
+}
+
+static int
+group_id(const char *name)
+{
+	char	 buf[256];
+	FILE	*f;
+	size_t	 n = strlen(name);
+	int	 gid = -1;
+
+	/* /etc/group lookup without NSS surprises in a sandbox. */
+	if (name[0] == '\0' || (f = fopen("/etc/group", "r")) == NULL)
+		return -1;
+	while (fgets(buf, sizeof(buf), f) != NULL)
+		if (strncmp(buf, name, n) == 0 && buf[n] == ':') {
+			char	*p = strchr(buf + n + 1, ':');
+
+			if (p != NULL)
+				gid = atoi(p + 1);
+			break;
+		}
+	fclose(f);
+	return gid;
+}
+
+int
+epset_apply(struct epset *set, const struct conf *c, char *err,
+    size_t errlen)
+{
+	struct endpoint	*ep, *next;
+	int		 i, gid = -1, fd, mode;
+
+	set->conf = c;
+	if (c->daemon.socket_group[0] != '\0' &&
+	    (gid = group_id(c->daemon.socket_group)) == -1) {
+		snprintf(err, errlen, "socket_group %s: no such group",
+		    c->daemon.socket_group);
+		return -1;
+	}
+	TAILQ_FOREACH(ep, &set->endpoints, entry)
+		ep->removed = true;
+	for (i = 0; i < c->n_endpoints; i++) {
+		const struct conf_endpoint	*ce = &c->endpoints[i];
+
+		if (ce->type != CONF_EP_TCP)
+			continue;	/* other types: see epset docs */
+		TAILQ_FOREACH(ep, &set->endpoints, entry)
+			if (strcmp(ep->conf.name, ce->name) == 0)
+				break;
+		if (ep != NULL && endpoint_same(&ep->conf, ce)) {
+			ep->removed = false;
+			ep->conf = *ce;	/* limits and timeouts may change */
+			continue;
+		}
+		if (ep != NULL) {
+			endpoint_free(ep);	/* changed: re-create */
+			ep = NULL;
+		}
+		ep = xcalloc(1, sizeof(*ep));
+		ep->set = set;
+		ep->conf = *ce;
+		ep->fd = -1;
+		TAILQ_INIT(&ep->bridges);
+		if (snprintf(ep->path, sizeof(ep->path), "%s/%s.sock",
+		    c->daemon.socket_dir, ce->name) >= (int)sizeof(ep->path)) {
+			snprintf(err, errlen, "%s: socket path too long",
+			    ce->name);
+			free(ep);
+			return -1;
+		}
+		mode = ce->socket_mode != -1 ? ce->socket_mode :
+		    c->daemon.socket_mode;
+		fd = unix_listen(ep->path, SOCK_STREAM, mode, gid, err, errlen);
+		if (fd < 0) {
+			free(ep);
+			return fd == -2 ? 1 : -1;
+		}
+		ep->fd = fd;
+		ep->ev = event_new(set->base, fd, EV_READ | EV_PERSIST,
+		    endpoint_accept_cb, ep);
+		event_add(ep->ev, NULL);
+		TAILQ_INSERT_TAIL(&set->endpoints, ep, entry);
+		log_info("%s: listening on %s", ce->name, ep->path);
+	}
+	for (ep = TAILQ_FIRST(&set->endpoints); ep != NULL; ep = next) {
+		next = TAILQ_NEXT(ep, entry);
+		if (ep->removed) {
+			log_info("%s: endpoint removed", ep->conf.name);
+			endpoint_free(ep);
+		}
+	}
+	epset_serve(set);
+	return 0;
+}
+
+static void
+endpoint_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct endpoint	*ep = arg;
+
+	if (ep->ev != NULL)
+		event_add(ep->ev, NULL);
+}
+
+static void
+endpoint_accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct endpoint	*ep = arg;
+	int		 fd;
+
+	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd == -1) {
+		if (errno == EMFILE || errno == ENFILE) {
+			struct timeval	 tv = { ACCEPT_PAUSE_MS / 1000, 0 };
+
+			log_warn("%s: accept", ep->conf.name);
+			event_del(ep->ev);
+			if (ep->pause == NULL)
+				ep->pause = evtimer_new(ep->set->base,
+				    endpoint_resume_cb, ep);
+			evtimer_add(ep->pause, &tv);
+		}
+		return;
+	}
+	if (ep->set->stopping) {
+		close(fd);
+		return;
+	}
+	bridge_new(ep, fd);
+}
+
+void
+epset_serve(struct epset *set)
+{
+	while (!set->stopping && bridge_serve_one(set))
+		;
+}
+
+int
+epset_clients(const struct epset *set)
+{
+	const struct endpoint	*ep;
+	int			 n = 0;
+
+	TAILQ_FOREACH(ep, &set->endpoints, entry)
+		n += ep->active;
+	return n;
+}
+
+void
+epset_free(struct epset *set)
+{
+	struct endpoint	*ep;
+
+	if (set == NULL)
+		return;
+	set->stopping = true;
+	while ((ep = TAILQ_FIRST(&set->endpoints)) != NULL)
+		endpoint_free(ep);
+	free(set);
+}

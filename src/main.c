@@ -1,0 +1,358 @@
+/*
+ * main.c: bg96d's command line, start-up, signals and the event loop.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+#include "bg96d/at.h"
+#include "bg96d/atq.h"
+#include "bg96d/conf.h"
+#include "bg96d/endpoint.h"
+#include "bg96d/log.h"
+#include "bg96d/modem.h"
+#include "bg96d/msock.h"
+#include "bg96d/timeouts.h"
+#include "bg96d/util.h"
+
+#define EX_USAGE_	64
+#define EX_CONFIG_	78
+
+struct daemon {
+	struct event_base	*base;
+	struct conf		*conf;
+	int			 verbose;
+	struct modem		*modem;
+	struct msockset		*msocks;
+	struct epset		*eps;
+	struct event		*sigterm, *sigint, *sighup;
+	struct event		*shutdown_timer;
+	long long		 shutdown_deadline;
+	bool			 stopping;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: bg96d [-c FILE] [-n] [-v]... [-V] [-h]\n"
+	    "  -c FILE  configuration file (default %s)\n"
+	    "  -n       check the configuration and exit\n"
+	    "  -v       more logging; -vv logs every AT line\n"
+	    "  -V       print the version and exit\n", BG96_CONF_PATH);
+}
+
+static int
+level_of(const struct conf *c, int verbose)
+{
+	int	 l = (int)c->daemon.log_level + verbose;
+
+	return l > LOG_TRACE ? LOG_TRACE : l;
+}
+
+/* Modem layer -> socket layer glue. */
+static void
+d_ready(void *arg)
+{
+	struct daemon	*d = arg;
+
+	sd_notify(0, "STATUS=ready");
+	epset_serve(d->eps);
+}
+
+static void
+d_down(void *arg, const char *why)
+{
+	struct daemon	*d = arg;
+
+	msockset_down(d->msocks, why);
+}
+
+static void
+d_urc(void *arg, const char *line)
+{
+	struct daemon	*d = arg;
+
+	msockset_urc(d->msocks, line);
+}
+
+static void
+d_urc_payload(void *arg, const struct at_event *ev)
+{
+	struct daemon	*d = arg;
+
+	msockset_urc_payload(d->msocks, ev);
+}
+
+static struct atq_cmd *
+d_pump(void *arg)
+{
+	struct daemon	*d = arg;
+
+	return msockset_pump(d->msocks);
+}
+
+static bool
+d_slot_owned(void *arg, int id)
+{
+	struct daemon	*d = arg;
+
+	return msockset_owned(d->msocks, id);
+}
+
+static void
+d_slot_freed(void *arg)
+{
+	struct daemon	*d = arg;
+
+	if (!d->stopping)
+		epset_serve(d->eps);
+}
+
+static void
+d_finish(struct daemon *d)
+{
+	log_info("bg96d: stopped");
+	event_base_loopbreak(d->base);
+}
+
+/* Shutdown: wait until every AT+QICLOSE is answered, or the deadline. */
+static void
+d_shutdown_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon	*d = arg;
+	struct atq	*q = modem_atq(d->modem);
+	struct timeval	 tv = { 0, 20 * 1000 };
+
+	if (!atq_attached(q) || atq_idle(q) ||
+	    now_ms() >= d->shutdown_deadline) {
+		if (atq_attached(q) && !atq_idle(q))
+			log_warnx("bg96d: modem did not confirm every close");
+		d_finish(d);
+		return;
+	}
+	evtimer_add(d->shutdown_timer, &tv);
+}
+
+static void
+d_stop(struct daemon *d, const char *why)
+{
+	int	 n;
+
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	log_info("bg96d: stopping (%s)", why);
+	sd_notify(0, "STOPPING=1");
+	d->eps->stopping = true;
+	n = msockset_close_all(d->msocks);
+	epset_free(d->eps);
+	d->eps = NULL;
+	if (n > 0)
+		log_info("bg96d: closing %d modem socket%s", n,
+		    n == 1 ? "" : "s");
+	d->shutdown_deadline = now_ms() + SHUTDOWN_DEADLINE_MS;
+	d->shutdown_timer = evtimer_new(d->base, d_shutdown_tick, d);
+	d_shutdown_tick(-1, 0, d);
+}
+
+static void
+d_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon	*d = arg;
+	struct conf	*nc;
+	char		 err[512];
+	char		*buf = NULL;
+	size_t		 len = 0;
+	FILE		*errs;
+	int		 r;
+
+	if (sig != SIGHUP) {
+		d_stop(d, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		return;
+	}
+	if (d->stopping)
+		return;
+	log_info("bg96d: reloading %s", d->conf->path);
+	nc = xcalloc(1, sizeof(*nc));
+	errs = open_memstream(&buf, &len);
+	r = conf_load(d->conf->path, nc, errs);
+	fclose(errs);
+	if (r != 0) {
+		char	*line, *save = NULL;
+
+		for (line = strtok_r(buf, "\n", &save); line != NULL;
+		    line = strtok_r(NULL, "\n", &save))
+			log_error("%s", line);
+		log_error("bg96d: reload failed; keeping the running "
+		    "configuration");
+		free(buf);
+		conf_free(nc);
+		free(nc);
+		return;
+	}
+	free(buf);
+	r = epset_apply(d->eps, nc, err, sizeof(err));
+	if (r != 0)
+		log_error("bg96d: reload: %s", err);
+	modem_set_conf(d->modem, nc);
+	log_setlevel(level_of(nc, d->verbose));
+	conf_free(d->conf);
+	free(d->conf);
+	d->conf = nc;
+}
+
+static void
+libevent_log_cb(int sev, const char *msg)
+{
+	log_debug("libevent: %s", msg);
+}
+
+/* Create socket_dir if missing, and check we can make files in it. */
+static int
+prepare_socket_dir(const char *dir, char *err, size_t errlen)
+{
+	char	 path[4096], *p;
+
+	strlcpy(path, dir, sizeof(path));
+	for (p = path + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) == -1 && errno != EEXIST)
+			break;
+		*p = '/';
+	}
+	if ((mkdir(dir, 0755) == -1 && errno != EEXIST) ||
+	    access(dir, W_OK | X_OK) == -1) {
+		if (snprintf(err, errlen, "cannot use it: %s",
+		    strerror(errno)) < 0)
+			err[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct modem_ops mops = {
+		.ready = d_ready,
+		.down = d_down,
+		.urc = d_urc,
+		.urc_payload = d_urc_payload,
+		.pump = d_pump,
+		.slot_owned = d_slot_owned,
+	};
+	struct daemon	 d;
+	const char	*path = BG96_CONF_PATH;
+	bool		 check = false;
+	char		 err[512];
+	int		 ch, nerr, r;
+
+	memset(&d, 0, sizeof(d));
+	while ((ch = getopt(argc, argv, "c:nvVh")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			check = true;
+			break;
+		case 'v':
+			d.verbose++;
+			break;
+		case 'V':
+			printf("bg96d %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			usage();
+			return EX_USAGE_;
+		}
+	}
+	if (optind != argc) {
+		usage();
+		return EX_USAGE_;
+	}
+
+	d.conf = xcalloc(1, sizeof(*d.conf));
+	nerr = conf_load(path, d.conf, stderr);
+	if (check) {
+		if (nerr == 0)
+			printf("configuration OK\n");
+		conf_free(d.conf);
+		free(d.conf);
+		return nerr == 0 ? 0 : EX_CONFIG_;
+	}
+	if (nerr != 0) {
+		conf_free(d.conf);
+		free(d.conf);
+		return EX_CONFIG_;
+	}
+	log_init(level_of(d.conf, d.verbose));
+	signal(SIGPIPE, SIG_IGN);
+	event_set_log_callback(libevent_log_cb);
+
+	if (prepare_socket_dir(d.conf->daemon.socket_dir, err,
+	    sizeof(err)) == -1) {
+		log_error("bg96d: socket_dir %s: %s",
+		    d.conf->daemon.socket_dir, err);
+		return 1;
+	}
+	d.base = event_base_new();
+	if (d.base == NULL)
+		fatalx("event_base_new failed");
+	d.modem = modem_new(d.base, d.conf, &mops, &d);
+	d.msocks = msockset_new(d.base, d.modem, d.conf->modem.context_id);
+	msockset_on_free(d.msocks, d_slot_freed, &d);
+	d.eps = epset_new(d.base, d.modem, d.msocks);
+	r = epset_apply(d.eps, d.conf, err, sizeof(err));
+	if (r != 0) {
+		log_error("bg96d: %s", err);
+		epset_free(d.eps);
+		msockset_free(d.msocks);
+		modem_free(d.modem);
+		event_base_free(d.base);
+		conf_free(d.conf);
+		free(d.conf);
+		return 1;
+	}
+
+	d.sigterm = evsignal_new(d.base, SIGTERM, d_signal_cb, &d);
+	d.sigint = evsignal_new(d.base, SIGINT, d_signal_cb, &d);
+	d.sighup = evsignal_new(d.base, SIGHUP, d_signal_cb, &d);
+	evsignal_add(d.sigterm, NULL);
+	evsignal_add(d.sigint, NULL);
+	evsignal_add(d.sighup, NULL);
+
+	log_info("bg96d %s: started (config %s, modem %s)", PACKAGE_VERSION,
+	    d.conf->path, d.conf->modem.device);
+	modem_start(d.modem);
+	sd_notify(0, "READY=1\nSTATUS=starting");
+
+	event_base_dispatch(d.base);
+
+	event_free(d.sigterm);
+	event_free(d.sigint);
+	event_free(d.sighup);
+	if (d.shutdown_timer != NULL)
+		event_free(d.shutdown_timer);
+	epset_free(d.eps);
+	modem_free(d.modem);
+	msockset_free(d.msocks);
+	event_base_free(d.base);
+	conf_free(d.conf);
+	free(d.conf);
+	return 0;
+}

@@ -1,0 +1,884 @@
+/*
+ * modem.c: the modem's state machine.
+ *
+ * One function writes the state (modem_set_state) and logs
+ * "old -> new (why)".  Bring-up is a fixed list of steps run through the
+ * command queue; a step's answer decides whether to go on, wait, or
+ * recover.  Recovery backs off exponentially up to [modem] backoff_max.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "bg96d/at.h"
+#include "bg96d/atq.h"
+#include "bg96d/conf.h"
+#include "bg96d/log.h"
+#include "bg96d/modem.h"
+#include "bg96d/serial.h"
+#include "bg96d/timeouts.h"
+#include "bg96d/util.h"
+
+/* Bring-up steps, in order. */
+enum step {
+	STEP_ATE0,
+	STEP_CMEE,
+	STEP_IFC,
+	STEP_ATI,
+	STEP_GSN,
+	STEP_QGMR,
+	STEP_CPIN,
+	STEP_QCCID,
+	STEP_URCPORT,
+	STEP_QICSGP,
+	STEP_CEREG_URC,
+	STEP_CGREG_URC,
+	STEP_CREG_URC,
+	STEP__INIT_DONE,
+};
+
+struct modem {
+	struct event_base	*base;
+	const struct conf	*conf;
+	struct modem_ops	 ops;
+	void			*arg;
+	struct atq		*atq;
+	struct serial		*serial;
+	enum modem_state	 state;
+	struct event		*timer;		/* the state's one timer */
+	long long		 state_since;
+	long long		 probe_deadline;
+	int			 backoff_ms;
+	int			 step;
+	bool			 pin_rejected;	/* never retry a wrong PIN */
+	bool			 pin_sent;
+	int			 sim_busy_tries;
+	int			 reg_poll;	/* which CxREG? is next */
+	int			 reg[3];	/* CEREG, CGREG, CREG stat */
+	bool			 ctx_active;
+	struct modem_info	 info;
+	struct modem_counters	 counters;
+	char			 last_line[256];	/* info line of a step */
+	int			 stale[AT_NSLOTS];
+	int			 nstale;
+};
+
+static const char *state_names[] = {
+	[MODEM_ABSENT] = "absent",
+	[MODEM_PROBING] = "probing",
+	[MODEM_INITIALIZING] = "initializing",
+	[MODEM_REGISTERING] = "registering",
+	[MODEM_ACTIVATING] = "activating",
+	[MODEM_READY] = "ready",
+	[MODEM_RECOVERING] = "recovering",
+};
+
+static void	modem_set_state(struct modem *, enum modem_state, const char *);
+static void	modem_timer_cb(evutil_socket_t, short, void *);
+static void	modem_urc(void *, const char *);
+static void	modem_urc_payload(void *, const struct at_event *);
+static struct atq_cmd *modem_pump(void *);
+static void	modem_lost(void *, const char *);
+static void	modem_unresponsive(void *);
+static void	modem_probe(struct modem *);
+static void	modem_init_step(struct modem *);
+static void	modem_reg_poll(struct modem *);
+static void	modem_activate(struct modem *);
+static void	modem_recover(struct modem *, const char *);
+
+const char *
+modem_state_name(enum modem_state s)
+{
+	return state_names[s];
+}
+
+struct modem *
+modem_new(struct event_base *base, const struct conf *conf,
+    const struct modem_ops *ops, void *arg)
+{
+	static const struct atq_ops aops = {
+		.urc = modem_urc,
+		.urc_payload = modem_urc_payload,
+		.pump = modem_pump,
+		.lost = modem_lost,
+		.unresponsive = modem_unresponsive,
+	};
+	struct modem	*m = xcalloc(1, sizeof(*m));
+
+	m->base = base;
+	m->ops = *ops;
+	m->arg = arg;
+	m->atq = atq_new(base, &aops, m);
+	m->timer = evtimer_new(base, modem_timer_cb, m);
+	m->state = MODEM_ABSENT;
+	m->state_since = now_ms();
+	m->info.reg_stat = -1;
+	m->info.act = -1;
+	modem_set_conf(m, conf);
+	return m;
+}
+
+void
+modem_free(struct modem *m)
+{
+	if (m == NULL)
+		return;
+	atq_free(m->atq);
+	serial_close(m->serial);
+	event_free(m->timer);
+	free(m);
+}
+
+void
+modem_set_conf(struct modem *m, const struct conf *c)
+{
+	m->conf = c;
+	atq_set_timeout(m->atq, TMO_COMMAND, c->timeouts.command * 1000);
+	atq_set_timeout(m->atq, TMO_PROMPT, c->timeouts.prompt * 1000);
+	atq_set_timeout(m->atq, TMO_SEND, c->timeouts.send * 1000);
+	atq_set_timeout(m->atq, TMO_QICLOSE, c->timeouts.qiclose * 1000);
+	atq_set_timeout(m->atq, TMO_QIACT, c->timeouts.qiact * 1000);
+	atq_set_timeout(m->atq, TMO_QIDEACT, c->timeouts.qideact * 1000);
+}
+
+struct atq *
+modem_atq(struct modem *m)
+{
+	return m->atq;
+}
+
+enum modem_state
+modem_state(const struct modem *m)
+{
+	return m->state;
+}
+
+const struct modem_info *
+modem_info(const struct modem *m)
+{
+	return &m->info;
+}
+
+const struct modem_counters *
+modem_counters(const struct modem *m)
+{
+	return &m->counters;
+}
+
+static void
+modem_arm(struct modem *m, int ms)
+{
+	struct timeval	 tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(m->timer, &tv);
+}
+
+/* The only writer of m->state. */
+static void
+modem_set_state(struct modem *m, enum modem_state new, const char *why)
+{
+	enum modem_state	 old = m->state;
+
+	evtimer_del(m->timer);
+	if (old != new)
+		log_info("modem: %s -> %s (%s)", state_names[old],
+		    state_names[new], why);
+	m->state = new;
+	m->state_since = now_ms();
+
+	switch (new) {
+	case MODEM_ABSENT:
+		break;
+	case MODEM_PROBING:
+		m->probe_deadline = now_ms() + BOOT_PROBE_S * 1000LL;
+		modem_probe(m);
+		break;
+	case MODEM_INITIALIZING:
+		m->step = STEP_ATE0;
+		m->sim_busy_tries = 0;
+		modem_init_step(m);
+		break;
+	case MODEM_REGISTERING:
+		m->reg[0] = m->reg[1] = m->reg[2] = -1;
+		m->reg_poll = 0;
+		modem_reg_poll(m);
+		break;
+	case MODEM_ACTIVATING:
+		modem_activate(m);
+		break;
+	case MODEM_READY:
+		m->backoff_ms = 0;
+		m->counters.bringups++;
+		if (m->ops.ready != NULL)
+			m->ops.ready(m->arg);
+		break;
+	case MODEM_RECOVERING:
+		break;
+	}
+}
+
+/* Sockets are gone: tell the socket layer once. */
+static void
+modem_sockets_down(struct modem *m, const char *why)
+{
+	if (m->ops.down != NULL)
+		m->ops.down(m->arg, why);
+}
+
+/* Open the serial line, or retry later. */
+static void
+modem_open(struct modem *m)
+{
+	char	 err[256];
+
+	m->serial = serial_open(m->conf->modem.device, m->conf->modem.baud,
+	    m->conf->modem.flow_control == CONF_FLOW_RTSCTS, err, sizeof(err));
+	if (m->serial == NULL) {
+		m->counters.line_lost++;
+		modem_recover(m, err);
+		return;
+	}
+	atq_attach(m->atq, serial_fd(m->serial));
+	modem_set_state(m, MODEM_PROBING, "serial line open");
+}
+
+void
+modem_start(struct modem *m)
+{
+	modem_open(m);
+}
+
+/* Drop the line and everything on it; come back after the backoff. */
+static void
+modem_recover(struct modem *m, const char *why)
+{
+	int	 cap = m->conf->modem.backoff_max * 1000;
+
+	modem_sockets_down(m, why);
+	atq_detach(m->atq);
+	serial_close(m->serial);
+	m->serial = NULL;
+	m->ctx_active = false;
+	m->info.ip[0] = '\0';
+	if (m->backoff_ms == 0)
+		m->backoff_ms = BACKOFF_MIN_MS;
+	else if (m->backoff_ms < cap)
+		m->backoff_ms *= 2;
+	if (m->backoff_ms > cap)
+		m->backoff_ms = cap;
+	modem_set_state(m, MODEM_RECOVERING, why);
+	log_info("modem: retrying in %d ms", m->backoff_ms);
+	modem_arm(m, m->backoff_ms);
+}
+
+void
+modem_reset(struct modem *m, const char *why)
+{
+	m->pin_rejected = false;
+	m->backoff_ms = 0;
+	modem_recover(m, why);
+}
+
+static void
+modem_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct modem	*m = arg;
+
+	switch (m->state) {
+	case MODEM_RECOVERING:
+	case MODEM_ABSENT:
+		modem_open(m);
+		break;
+	case MODEM_PROBING:
+		modem_probe(m);
+		break;
+	case MODEM_INITIALIZING:
+		modem_init_step(m);
+		break;
+	case MODEM_REGISTERING:
+		if (now_ms() - m->state_since >
+		    m->conf->modem.registration_timeout * 1000LL) {
+			m->counters.reg_timeouts++;
+			modem_recover(m, "no network registration in time");
+			return;
+		}
+		modem_reg_poll(m);
+		break;
+	case MODEM_ACTIVATING:
+		modem_activate(m);
+		break;
+	case MODEM_READY:
+		break;
+	}
+}
+
+/* Every step's answer comes through here with the step it was for. */
+static void
+modem_line_cb(void *arg, const char *line)
+{
+	struct modem	*m = arg;
+
+	strlcpy(m->last_line, line, sizeof(m->last_line));
+}
+
+static void
+modem_probe_done(void *arg, enum atq_result res, const struct at_event *ev)
+{
+	struct modem	*m = arg;
+
+	if (m->state != MODEM_PROBING || res == ATQ_RES_ABORTED)
+		return;
+	if (res == ATQ_RES_OK) {
+		modem_set_state(m, MODEM_INITIALIZING, "modem answers");
+		return;
+	}
+	if (now_ms() > m->probe_deadline) {
+		m->counters.unresponsive++;
+		modem_recover(m, "modem does not answer AT");
+		return;
+	}
+	/* ERROR or timeout (autobaud, boot in progress): try again. */
+	modem_arm(m, res == ATQ_RES_TIMEOUT ? 0 : TMO_DEF_PROBE_MS);
+}
+
+static void
+modem_probe(struct modem *m)
+{
+	struct atq_cmd	*c = atq_cmd_new(TMO_PROBE, "AT");
+
+	c->on_done = modem_probe_done;
+	c->arg = m;
+	atq_submit(m->atq, c, false);
+}
+
+/* Copy the value after "PREFIX: " of the last info line. */
+static void
+modem_take(struct modem *m, const char *prefix, char *dst, size_t dstsz)
+{
+	const char	*s = m->last_line;
+	size_t		 n = strlen(prefix);
+
+	if (prefix[0] != '\0') {
+		if (strncmp(s, prefix, n) != 0)
+			return;
+		s += n;
+		while (*s == ' ')
+			s++;
+	}
+	strlcpy(dst, s, dstsz);
+}
+
+static void
+modem_step_done(void *arg, enum atq_result res, const struct at_event *ev)
+{
+	struct modem	*m = arg;
+	const char	*l = m->last_line;
+
+	if (m->state != MODEM_INITIALIZING || res == ATQ_RES_ABORTED)
+		return;
+	if (res == ATQ_RES_TIMEOUT) {
+		m->counters.unresponsive++;
+		modem_recover(m, "bring-up command timed out");
+		return;
+	}
+	switch ((enum step)m->step) {
+	case STEP_ATI:
+		/* The last line of ATI is "Revision: ...". */
+		modem_take(m, "Revision:", m->info.model,
+		    sizeof(m->info.model));
+		break;
+	case STEP_GSN:
+		modem_take(m, "", m->info.imei, sizeof(m->info.imei));
+		break;
+	case STEP_QGMR:
+		modem_take(m, "", m->info.firmware, sizeof(m->info.firmware));
+		break;
+	case STEP_QCCID:
+		modem_take(m, "+QCCID:", m->info.iccid,
+		    sizeof(m->info.iccid));
+		break;
+	case STEP_CPIN:
+		if (res == ATQ_RES_OK && strcmp(l, "+CPIN: READY") == 0)
+			break;
+		if (res == ATQ_RES_OK && strcmp(l, "+CPIN: SIM PIN") == 0) {
+			if (m->conf->modem.pin[0] == '\0') {
+				log_error("modem: the SIM asks for a PIN and "
+				    "none is configured; waiting for an "
+				    "operator");
+				return;
+			}
+			if (m->pin_rejected) {
+				log_error("modem: the SIM rejected the PIN "
+				    "before; not trying again (an operator "
+				    "must fix [modem] pin and run reset)");
+				return;
+			}
+			m->pin_sent = true;
+			{
+				struct atq_cmd	*c = atq_cmd_new(TMO_CPIN,
+				    "AT+CPIN=\"%s\"", m->conf->modem.pin);
+
+				c->on_done = modem_step_done;
+				c->arg = m;
+				m->last_line[0] = '\0';
+				atq_submit(m->atq, c, false);
+			}
+			return;
+		}
+		if (res == ATQ_RES_OK && m->pin_sent &&
+		    m->last_line[0] == '\0') {
+			/* AT+CPIN="..." accepted: ask again. */
+			m->pin_sent = false;
+			modem_arm(m, 1000);
+			return;
+		}
+		if (res == ATQ_RES_ERROR && m->pin_sent) {
+			m->pin_sent = false;
+			m->pin_rejected = true;
+			log_error("modem: the SIM rejected the configured PIN; "
+			    "not retrying (a SIM locks after three wrong "
+			    "PINs)");
+			return;
+		}
+		if (res == ATQ_RES_OK && strncmp(l, "+CPIN: ", 7) == 0) {
+			log_error("modem: SIM state \"%s\": waiting for an "
+			    "operator", l + 7);
+			return;
+		}
+		/* +CME ERROR 14 (SIM busy, just after boot) and friends. */
+		if (++m->sim_busy_tries <= 20) {
+			modem_arm(m, 1000);
+			return;
+		}
+		modem_recover(m, "SIM not ready");
+		return;
+	case STEP_ATE0:
+	case STEP_CMEE:
+	case STEP_IFC:
+	case STEP_URCPORT:
+	case STEP_QICSGP:
+		if (res != ATQ_RES_OK) {
+			if (m->step == STEP_URCPORT) {
+				log_info("modem: AT+QURCCFG not accepted; "
+				    "continuing");
+				break;
+			}
+			m->counters.unresponsive++;
+			modem_recover(m, "bring-up command refused");
+			return;
+		}
+		break;
+	case STEP_CEREG_URC:
+	case STEP_CGREG_URC:
+	case STEP_CREG_URC:
+	case STEP__INIT_DONE:
+		break;
+	}
+	m->step++;
+	modem_init_step(m);
+}
+
+static const char *
+modem_auth_pdp_args(const struct modem *m, char *buf, size_t sz)
+{
+	const struct conf	*c = m->conf;
+
+	snprintf(buf, sz, "AT+QICSGP=%d,%d,\"%s\",\"%s\",\"%s\",%d",
+	    c->modem.context_id, (int)c->modem.pdp_type, c->modem.apn,
+	    c->modem.username, c->modem.password, (int)c->modem.auth);
+	return buf;
+}
+
+static void
+modem_init_step(struct modem *m)
+{
+	struct atq_cmd	*c;
+	char		 buf[512];
+	const char	*prefix = NULL;
+	enum tmo_kind	 kind = TMO_COMMAND;
+
+	switch ((enum step)m->step) {
+	case STEP_ATE0:
+		strlcpy(buf, "ATE0", sizeof(buf));
+		break;
+	case STEP_CMEE:
+		strlcpy(buf, "AT+CMEE=1", sizeof(buf));
+		break;
+	case STEP_IFC:
+		strlcpy(buf, m->conf->modem.flow_control == CONF_FLOW_RTSCTS ?
+		    "AT+IFC=2,2" : "AT+IFC=0,0", sizeof(buf));
+		break;
+	case STEP_ATI:
+		strlcpy(buf, "ATI", sizeof(buf));
+		break;
+	case STEP_GSN:
+		strlcpy(buf, "AT+GSN", sizeof(buf));
+		break;
+	case STEP_QGMR:
+		strlcpy(buf, "AT+QGMR", sizeof(buf));
+		break;
+	case STEP_CPIN:
+		strlcpy(buf, "AT+CPIN?", sizeof(buf));
+		prefix = "+CPIN:";
+		kind = TMO_CPIN;
+		break;
+	case STEP_QCCID:
+		strlcpy(buf, "AT+QCCID", sizeof(buf));
+		break;
+	case STEP_URCPORT:
+		strlcpy(buf, "AT+QURCCFG=\"urcport\",\"uart1\"", sizeof(buf));
+		break;
+	case STEP_QICSGP:
+		modem_auth_pdp_args(m, buf, sizeof(buf));
+		break;
+	case STEP_CEREG_URC:
+		strlcpy(buf, "AT+CEREG=1", sizeof(buf));
+		break;
+	case STEP_CGREG_URC:
+		strlcpy(buf, "AT+CGREG=1", sizeof(buf));
+		break;
+	case STEP_CREG_URC:
+		strlcpy(buf, "AT+CREG=1", sizeof(buf));
+		break;
+	case STEP__INIT_DONE:
+		modem_set_state(m, MODEM_REGISTERING, "modem initialised");
+		return;
+	}
+	m->last_line[0] = '\0';
+	c = atq_cmd_new(kind, "%s", buf);
+	c->prefix = prefix;
+	c->on_line = modem_line_cb;
+	c->on_done = modem_step_done;
+	c->arg = m;
+	atq_submit(m->atq, c, false);
+}
+
+/*
+ * Parse "+CxREG: ..." (read response "n,stat[,...]" or URC "stat[,...]")
+ * and return stat, or -1.  The URC form has no <n>; tell them apart by
+ * the second field, which is the stat digit only in the read form.
+ */
+static int
+modem_parse_reg(const char *line, bool response)
+{
+	const char	*p = strchr(line, ':');
+	int		 a, b;
+	char		 c;
+
+	if (p == NULL)
+		return -1;
+	p++;
+	if (response && sscanf(p, " %d,%d%c", &a, &b, &c) >= 2 &&
+	    (sscanf(p, " %d,%d%c", &a, &b, &c) == 2 || c == ','))
+		return b;
+	if (sscanf(p, " %d", &a) == 1)
+		return a;
+	return -1;
+}
+
+static bool
+modem_registered(const struct modem *m)
+{
+	int	 i;
+
+	for (i = 0; i < 3; i++)
+		if (m->reg[i] == 1 || m->reg[i] == 5)
+			return true;
+	return false;
+}
+
+static void
+modem_reg_update(struct modem *m)
+{
+	int	 i, best = -1;
+
+	for (i = 0; i < 3; i++)
+		if (m->reg[i] == 1 || m->reg[i] == 5)
+			best = m->reg[i];
+	if (best == -1)
+		for (i = 0; i < 3; i++)
+			if (m->reg[i] > best)
+				best = m->reg[i];
+	m->info.reg_stat = best;
+}
+
+static void
+modem_reg_line(void *arg, const char *line)
+{
+	struct modem	*m = arg;
+	int		 idx = strncmp(line, "+CEREG:", 7) == 0 ? 0 :
+			    strncmp(line, "+CGREG:", 7) == 0 ? 1 : 2;
+
+	m->reg[idx] = modem_parse_reg(line, true);
+	modem_reg_update(m);
+}
+
+static void
+modem_reg_done(void *arg, enum atq_result res, const struct at_event *ev)
+{
+	struct modem	*m = arg;
+
+	if (m->state != MODEM_REGISTERING || res == ATQ_RES_ABORTED)
+		return;
+	if (modem_registered(m)) {
+		modem_set_state(m, MODEM_ACTIVATING, "registered");
+		return;
+	}
+	m->reg_poll = (m->reg_poll + 1) % 3;
+	modem_arm(m, m->reg_poll == 0 ? REG_POLL_MS : 0);
+}
+
+static void
+modem_reg_poll(struct modem *m)
+{
+	static const char *q[] = { "AT+CEREG?", "AT+CGREG?", "AT+CREG?" };
+	static const char *p[] = { "+CEREG:", "+CGREG:", "+CREG:" };
+	struct atq_cmd	*c;
+
+	c = atq_cmd_new(TMO_COMMAND, "%s", q[m->reg_poll]);
+	c->prefix = p[m->reg_poll];
+	c->on_line = modem_reg_line;
+	c->on_done = modem_reg_done;
+	c->arg = m;
+	atq_submit(m->atq, c, false);
+}
+
+/* +QIACT: <cid>,<state>,<type>[,"<ip>"] */
+static void
+modem_qiact_line(void *arg, const char *line)
+{
+	struct modem	*m = arg;
+	int		 cid, st, type;
+	const char	*q;
+
+	if (sscanf(line, "+QIACT: %d,%d,%d", &cid, &st, &type) != 3 ||
+	    cid != m->conf->modem.context_id)
+		return;
+	m->ctx_active = st == 1;
+	if ((q = strchr(line, '"')) != NULL) {
+		strlcpy(m->info.ip, q + 1, sizeof(m->info.ip));
+		m->info.ip[strcspn(m->info.ip, "\"")] = '\0';
+	}
+}
+
+static void	modem_close_stale(struct modem *);
+
+static void
+modem_qistate_line(void *arg, const char *line)
+{
+	struct modem	*m = arg;
+	int		 id;
+
+	if (sscanf(line, "+QISTATE: %d,", &id) == 1 && id >= 0 &&
+	    id < AT_NSLOTS && m->nstale < AT_NSLOTS)
+		m->stale[m->nstale++] = id;
+}
+
+static void
+modem_stale_done(void *arg, enum atq_result res, const struct at_event *ev)
+{
+	struct modem	*m = arg;
+
+	if (m->state != MODEM_ACTIVATING || res == ATQ_RES_ABORTED)
+		return;
+	modem_close_stale(m);
+}
+
+/* Close, one by one, the slots QISTATE listed that nobody here owns. */
+static void
+modem_close_stale(struct modem *m)
+{
+	struct atq_cmd	*c;
+	int		 id;
+
+	while (m->nstale > 0) {
+		id = m->stale[--m->nstale];
+		if (m->ops.slot_owned != NULL && m->ops.slot_owned(m->arg, id))
+			continue;
+		log_info("modem: closing stale socket %d", id);
+		c = atq_cmd_new(TMO_QICLOSE, "AT+QICLOSE=%d,%d", id,
+		    QICLOSE_ARG_S);
+		c->on_done = modem_stale_done;
+		c->arg = m;
+		atq_submit(m->atq, c, false);
+		return;
+	}
+	modem_set_state(m, MODEM_READY, m->info.ip[0] != '\0' ?
+	    m->info.ip : "context active");
+}
+
+static void
+modem_act_done(void *arg, enum atq_result res, const struct at_event *ev)
+{
+	struct modem	*m = arg;
+	struct atq_cmd	*c;
+
+	if (m->state != MODEM_ACTIVATING || res == ATQ_RES_ABORTED)
+		return;
+	if (res == ATQ_RES_TIMEOUT) {
+		m->counters.unresponsive++;
+		modem_recover(m, "context activation timed out");
+		return;
+	}
+	if (!m->ctx_active) {
+		if (res == ATQ_RES_OK) {
+			/* Query said inactive: activate, then query again. */
+			c = atq_cmd_new(TMO_QIACT, "AT+QIACT=%d",
+			    m->conf->modem.context_id);
+			c->on_done = modem_act_done;
+			c->arg = m;
+			m->ctx_active = true;	/* assume; the query checks */
+			m->info.ip[0] = '\0';
+			atq_submit(m->atq, c, false);
+			return;
+		}
+		modem_recover(m, "context activation failed");
+		return;
+	}
+	if (m->info.ip[0] == '\0') {
+		if (res != ATQ_RES_OK) {
+			m->ctx_active = false;
+			log_warnx("modem: AT+QIACT failed");
+			modem_arm(m, BACKOFF_MIN_MS * 5);
+			return;
+		}
+		c = atq_cmd_new(TMO_QIACT, "AT+QIACT?");
+		c->prefix = "+QIACT:";
+		c->on_line = modem_qiact_line;
+		c->on_done = modem_act_done;
+		c->arg = m;
+		m->ctx_active = false;
+		atq_submit(m->atq, c, false);
+		return;
+	}
+	/* Context up: close what a previous run left open. */
+	m->nstale = 0;
+	c = atq_cmd_new(TMO_COMMAND, "AT+QISTATE");
+	c->prefix = "+QISTATE:";
+	c->on_line = modem_qistate_line;
+	c->on_done = modem_stale_done;
+	c->arg = m;
+	atq_submit(m->atq, c, false);
+}
+
+static void
+modem_activate(struct modem *m)
+{
+	struct atq_cmd	*c;
+
+	m->ctx_active = false;
+	m->info.ip[0] = '\0';
+	c = atq_cmd_new(TMO_QIACT, "AT+QIACT?");
+	c->prefix = "+QIACT:";
+	c->on_line = modem_qiact_line;
+	c->on_done = modem_act_done;
+	c->arg = m;
+	atq_submit(m->atq, c, false);
+}
+
+/* The modem restarted on its own: everything is gone, echo is back. */
+static void
+modem_rebooted(struct modem *m, const char *why)
+{
+	m->counters.reboots++;
+	modem_sockets_down(m, why);
+	atq_abort_all(m->atq);
+	m->ctx_active = false;
+	m->info.ip[0] = '\0';
+	modem_set_state(m, MODEM_PROBING, why);
+}
+
+static void
+modem_urc(void *arg, const char *line)
+{
+	struct modem	*m = arg;
+	int		 cid;
+
+	if (strcmp(line, "RDY") == 0) {
+		if (m->state == MODEM_PROBING)
+			return;
+		modem_rebooted(m, "modem rebooted (RDY)");
+		return;
+	}
+	if (strcmp(line, "POWERED DOWN") == 0 ||
+	    strcmp(line, "PSM POWER DOWN") == 0) {
+		if (m->state != MODEM_PROBING)
+			modem_rebooted(m, "modem powered down");
+		return;
+	}
+	if (strncmp(line, "+CEREG:", 7) == 0 || strncmp(line, "+CGREG:", 7) == 0 ||
+	    strncmp(line, "+CREG:", 6) == 0) {
+		int	 idx = line[2] == 'E' ? 0 : line[2] == 'G' ? 1 : 2;
+		bool	 was = modem_registered(m);
+
+		m->reg[idx] = modem_parse_reg(line, false);
+		modem_reg_update(m);
+		if (was && !modem_registered(m))
+			log_warnx("modem: registration lost (%s)", line);
+		return;
+	}
+	if (sscanf(line, "+QIURC: \"pdpdeact\",%d", &cid) == 1) {
+		m->counters.pdp_lost++;
+		if (cid != m->conf->modem.context_id)
+			return;
+		modem_sockets_down(m, "PDP context deactivated");
+		if (m->state == MODEM_READY || m->state == MODEM_ACTIVATING) {
+			struct atq_cmd	*c;
+
+			/* AN: deactivate, then activate again. */
+			c = atq_cmd_new(TMO_QIDEACT, "AT+QIDEACT=%d", cid);
+			atq_submit(m->atq, c, false);
+			modem_set_state(m, MODEM_ACTIVATING, "PDP context lost");
+		}
+		return;
+	}
+	if (strncmp(line, "+QIURC:", 7) == 0 || strncmp(line, "+QIOPEN:", 8) == 0) {
+		if (m->ops.urc != NULL)
+			m->ops.urc(m->arg, line);
+		return;
+	}
+	log_debug("modem: URC %s", line);
+}
+
+static void
+modem_urc_payload(void *arg, const struct at_event *ev)
+{
+	struct modem	*m = arg;
+
+	if (m->ops.urc_payload != NULL)
+		m->ops.urc_payload(m->arg, ev);
+}
+
+static struct atq_cmd *
+modem_pump(void *arg)
+{
+	struct modem	*m = arg;
+
+	if (m->state != MODEM_READY || m->ops.pump == NULL)
+		return NULL;
+	return m->ops.pump(m->arg);
+}
+
+static void
+modem_lost(void *arg, const char *why)
+{
+	struct modem	*m = arg;
+	char		 buf[256];
+
+	snprintf(buf, sizeof(buf), "serial line lost: %s", why);
+	m->counters.line_lost++;
+	modem_recover(m, buf);
+}
+
+static void
+modem_unresponsive(void *arg)
+{
+	struct modem	*m = arg;
+
+	m->counters.unresponsive++;
+	modem_recover(m, "modem stopped answering");
+}
