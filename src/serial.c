@@ -72,6 +72,8 @@ serial_open_termios(const char *device, int baud, bool rtscts, char *err,
 		close(fd);
 		return -1;
 	}
+	/* Bytes a previous run left unread would answer our first probe. */
+	tcflush(fd, TCIFLUSH);
 	return fd;
 }
 
@@ -99,6 +101,8 @@ serial_open_sp(struct serial *s, const char *device, int baud, bool rtscts,
 	    rtscts ? SP_FLOWCONTROL_RTSCTS : SP_FLOWCONTROL_NONE);
 	if (sp_set_config(s->port, cfg) != SP_OK)
 		goto fail;
+	/* Bytes a previous run left unread would answer our first probe. */
+	sp_flush(s->port, SP_BUF_INPUT);
 	sp_free_config(cfg);
 	cfg = NULL;
 	if (sp_get_port_handle(s->port, &fd) != SP_OK)

@@ -1,0 +1,273 @@
+"""Integration-test harness: real bg96sim and bg96d processes in a temp dir.
+
+Every test gets a fresh directory, an emulator on a pseudo-terminal, a
+daemon configured for it, and loopback servers on ephemeral ports.  All
+processes are killed by pid at the end; the emulator must report zero
+protocol violations (exit status 0 on SIGTERM).
+"""
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+BG96D = os.environ.get("BG96D", "build/src/bg96d")
+BG96SIM = os.environ.get("BG96SIM", "build/tools/bg96sim/bg96sim")
+
+SKIP = 77
+
+
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def wait_for(pred, timeout, what):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def recv_all(sock, timeout=60.0, limit=None):
+    """Read until EOF (or limit bytes); fail on timeout."""
+    sock.settimeout(timeout)
+    chunks = []
+    n = 0
+    while limit is None or n < limit:
+        b = sock.recv(65536 if limit is None else min(65536, limit - n))
+        if not b:
+            break
+        chunks.append(b)
+        n += len(b)
+    return b"".join(chunks)
+
+
+class Server:
+    """A loopback TCP server running handler(conn) per connection."""
+
+    def __init__(self, handler):
+        self.handler = handler
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.errors = []
+        self.results = []
+        self.accepted = 0
+        self.lock = threading.Lock()
+        self.stop = False
+        t = threading.Thread(target=self._loop, daemon=True)
+        t.start()
+
+    def _loop(self):
+        self.sock.settimeout(0.2)
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self.lock:
+                self.accepted += 1
+            threading.Thread(target=self._run, args=(conn,),
+                             daemon=True).start()
+
+    def _run(self, conn):
+        try:
+            conn.settimeout(120)
+            r = self.handler(conn)
+            with self.lock:
+                self.results.append(r)
+        except Exception as e:  # reported by the test
+            with self.lock:
+                self.errors.append(repr(e))
+        finally:
+            conn.close()
+
+    def close(self):
+        self.stop = True
+        self.sock.close()
+
+
+def echo_handler(conn):
+    n = 0
+    while True:
+        b = conn.recv(65536)
+        if not b:
+            break
+        conn.sendall(b)
+        n += len(b)
+    return n
+
+
+class Env:
+    """bg96sim + bg96d in a temp dir."""
+
+    def __init__(self, name, sim_args=(), endpoints="", extra_conf="",
+                 start_daemon=True, verbose=1, wait_ready=True):
+        self.dir = tempfile.mkdtemp(prefix="bg96-" + name + "-")
+        self.link = os.path.join(self.dir, "modem")
+        self.run = os.path.join(self.dir, "run")
+        self.sim_ctl = os.path.join(self.dir, "sim.ctl")
+        self.sim_log = os.path.join(self.dir, "sim.log")
+        self.log = os.path.join(self.dir, "bg96d.log")
+        self.conf = os.path.join(self.dir, "bg96d.conf")
+        self.sim = None
+        self.daemon = None
+        self.sim_args = list(sim_args)
+        with open(self.conf, "w") as f:
+            f.write("[modem]\ndevice = %s\nbaud = 115200\n"
+                    "registration_timeout = 60\nbackoff_max = 2\n"
+                    "[daemon]\nsocket_dir = %s\nlog_level = info\n"
+                    "%s\n%s\n" % (self.link, self.run, extra_conf, endpoints))
+        self.start_sim()
+        if start_daemon:
+            self.start_daemon(verbose)
+            if wait_ready:
+                self.wait_ready()
+
+    def start_sim(self):
+        args = [BG96SIM, "--link", self.link, "--log", self.sim_log,
+                "--control", self.sim_ctl] + self.sim_args
+        self.sim = subprocess.Popen(args, stdin=subprocess.DEVNULL)
+        wait_for(lambda: os.path.exists(self.link), 10, "bg96sim link")
+
+    def start_daemon(self, verbose=1):
+        args = [BG96D, "-c", self.conf] + (["-" + "v" * verbose]
+                                           if verbose else [])
+        self.logf = open(self.log, "ab")
+        self.daemon = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                       stderr=self.logf)
+
+    def log_text(self):
+        with open(self.log, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def wait_log(self, text, timeout=30, count=1):
+        wait_for(lambda: self.log_text().count(text) >= count, timeout,
+                 repr(text) + " in bg96d log")
+
+    def wait_ready(self, timeout=30, count=1):
+        self.wait_log("-> ready", timeout, count)
+
+    def sock_path(self, name):
+        return os.path.join(self.run, name + ".sock")
+
+    def connect(self, name, timeout=60):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        s.connect(self.sock_path(name))
+        return s
+
+    def sim_cmd(self, cmd):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(self.sim_ctl)
+        s.sendall(cmd.encode() + b"\n")
+        buf = b""
+        while not buf.endswith(b"\n"):
+            b = s.recv(65536)
+            if not b:
+                break
+            buf += b
+        s.close()
+        return json.loads(buf)
+
+    def rss_kib(self):
+        with open("/proc/%d/status" % self.daemon.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return -1
+
+    def stop_daemon(self, timeout=5.0):
+        """SIGTERM; returns (exit status, seconds taken)."""
+        if self.daemon is None or self.daemon.poll() is not None:
+            return (self.daemon.returncode if self.daemon else None, 0)
+        t0 = time.monotonic()
+        self.daemon.send_signal(signal.SIGTERM)
+        try:
+            rc = self.daemon.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.daemon.kill()
+            self.daemon.wait()
+            raise AssertionError("bg96d did not stop within %.1f s" % timeout)
+        return rc, time.monotonic() - t0
+
+    def stop_sim(self):
+        if self.sim is None or self.sim.poll() is not None:
+            return self.sim.returncode if self.sim else None
+        self.sim.send_signal(signal.SIGTERM)
+        try:
+            return self.sim.wait(10)
+        except subprocess.TimeoutExpired:
+            self.sim.kill()
+            return self.sim.wait()
+
+    def close(self, ok):
+        """Stop everything; check both exit statuses; keep logs on failure."""
+        problems = []
+        try:
+            rc, _ = self.stop_daemon()
+            if rc not in (0, None):
+                problems.append("bg96d exited %s" % rc)
+        except AssertionError as e:
+            problems.append(str(e))
+        src = self.stop_sim()
+        if src not in (0, None):
+            problems.append("bg96sim exited %s (protocol violations?)" % src)
+        if hasattr(self, "logf"):
+            self.logf.close()
+        if problems or not ok:
+            for name in (self.log, self.sim_log):
+                try:
+                    with open(name, "rb") as f:
+                        data = f.read()
+                    sys.stderr.write("---- %s (last 6000 bytes)\n" % name)
+                    sys.stderr.write(data[-6000:].decode("utf-8", "replace"))
+                except OSError:
+                    pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if problems:
+            raise AssertionError("; ".join(problems))
+
+
+def tcp_endpoint(name, port, extra=""):
+    return ("[endpoint %s]\ntype = tcp\nhost = 127.0.0.1\nport = %d\n"
+            "connect_timeout = 30\n%s\n" % (name, port, extra))
+
+
+def run_cases(cases, argv):
+    """Run the named case (or all); print 'N passed, N failed'."""
+    names = argv[1:] or list(cases)
+    passed = failed = 0
+    for name in names:
+        t0 = time.monotonic()
+        try:
+            r = cases[name]()
+            if r == SKIP:
+                print("SKIP %s" % name)
+                if len(names) == 1:
+                    print("0 passed, 0 failed, 1 skipped")
+                    sys.exit(SKIP)
+                continue
+            passed += 1
+            print("PASS %s (%.1f s)" % (name, time.monotonic() - t0))
+        except Exception as e:
+            failed += 1
+            import traceback
+            traceback.print_exc()
+            print("FAIL %s: %s" % (name, e))
+        sys.stdout.flush()
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
