@@ -308,6 +308,8 @@ main(int argc, char *argv[])
 	    sizeof(err)) == -1) {
 		log_error("bg96d: socket_dir %s: %s",
 		    d.conf->daemon.socket_dir, err);
+		conf_free(d.conf);
+		free(d.conf);
 		return 1;
 	}
 	d.base = event_base_new();
