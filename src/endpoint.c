@@ -142,29 +142,6 @@ endpoint_same(const struct conf_endpoint *a, const struct conf_endpoint *b)
 	    memcmp(&a->forward, &b->forward, sizeof(a->forward)) == 0;
 }
 
-static int
-group_id(const char *name)
-{
-	char	 buf[256];
-	FILE	*f;
-	size_t	 n = strlen(name);
-	int	 gid = -1;
-
-	/* /etc/group lookup without NSS surprises in a sandbox. */
-	if (name[0] == '\0' || (f = fopen("/etc/group", "r")) == NULL)
-		return -1;
-	while (fgets(buf, sizeof(buf), f) != NULL)
-		if (strncmp(buf, name, n) == 0 && buf[n] == ':') {
-			char	*p = strchr(buf + n + 1, ':');
-
-			if (p != NULL)
-				gid = atoi(p + 1);
-			break;
-		}
-	fclose(f);
-	return gid;
-}
-
 int
 epset_apply(struct epset *set, const struct conf *c, char *err,
     size_t errlen)
@@ -174,7 +151,7 @@ epset_apply(struct epset *set, const struct conf *c, char *err,
 
 	set->conf = c;
 	if (c->daemon.socket_group[0] != '\0' &&
-	    (gid = group_id(c->daemon.socket_group)) == -1) {
+	    (gid = group_lookup(c->daemon.socket_group)) == -1) {
 		snprintf(err, errlen, "socket_group %s: no such group",
 		    c->daemon.socket_group);
 		return -1;

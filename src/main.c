@@ -17,10 +17,12 @@
 #include "bg96d/at.h"
 #include "bg96d/atq.h"
 #include "bg96d/conf.h"
+#include "bg96d/control.h"
 #include "bg96d/endpoint.h"
 #include "bg96d/log.h"
 #include "bg96d/modem.h"
 #include "bg96d/msock.h"
+#include "bg96d/privdrop.h"
 #include "bg96d/timeouts.h"
 #include "bg96d/util.h"
 
@@ -34,6 +36,7 @@ struct daemon {
 	struct modem		*modem;
 	struct msockset		*msocks;
 	struct epset		*eps;
+	struct control		*ctl;
 	struct event		*sigterm, *sigint, *sighup;
 	struct event		*shutdown_timer;
 	long long		 shutdown_deadline;
@@ -66,6 +69,7 @@ d_ready(void *arg)
 
 	sd_notify(0, "STATUS=ready");
 	epset_serve(d->eps);
+	control_modem_ready(d->ctl);
 }
 
 static void
@@ -156,6 +160,8 @@ d_stop(struct daemon *d, const char *why)
 	n = msockset_close_all(d->msocks);
 	epset_free(d->eps);
 	d->eps = NULL;
+	control_free(d->ctl);
+	d->ctl = NULL;
 	if (n > 0)
 		log_info("bg96d: closing %d modem socket%s", n,
 		    n == 1 ? "" : "s");
@@ -201,6 +207,10 @@ d_signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	free(buf);
 	r = epset_apply(d->eps, nc, err, sizeof(err));
+	if (r != 0)
+		log_error("bg96d: reload: %s", err);
+	r = control_apply(d->ctl, nc, group_lookup(nc->daemon.socket_group),
+	    err, sizeof(err));
 	if (r != 0)
 		log_error("bg96d: reload: %s", err);
 	modem_set_conf(d->modem, nc);
@@ -319,9 +329,17 @@ main(int argc, char *argv[])
 	d.msocks = msockset_new(d.base, d.modem, d.conf->modem.context_id);
 	msockset_on_free(d.msocks, d_slot_freed, &d);
 	d.eps = epset_new(d.base, d.modem, d.msocks);
+	d.ctl = control_new(d.base, d.modem, d.msocks, d.eps);
 	r = epset_apply(d.eps, d.conf, err, sizeof(err));
+	if (r == 0)
+		r = control_apply(d.ctl, d.conf,
+		    group_lookup(d.conf->daemon.socket_group), err, sizeof(err));
+	if (r == 0 && privdrop(d.conf->daemon.user, d.conf->daemon.socket_dir,
+	    err, sizeof(err)) != 0)
+		r = -1;
 	if (r != 0) {
 		log_error("bg96d: %s", err);
+		control_free(d.ctl);
 		epset_free(d.eps);
 		msockset_free(d.msocks);
 		modem_free(d.modem);
@@ -350,6 +368,7 @@ main(int argc, char *argv[])
 	event_free(d.sighup);
 	if (d.shutdown_timer != NULL)
 		event_free(d.shutdown_timer);
+	control_free(d.ctl);
 	epset_free(d.eps);
 	modem_free(d.modem);
 	msockset_free(d.msocks);

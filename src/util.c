@@ -2,6 +2,7 @@
  * util.c: allocation wrappers (abort on out-of-memory, so callers never
  * check) and the monotonic clock.
  */
+#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,3 +79,15 @@ strlcpy(char *dst, const char *src, size_t sz)
 	return n;
 }
 #endif
+
+int
+group_lookup(const char *name)
+{
+	struct group	*gr;
+
+	if (name == NULL || name[0] == '\0')
+		return -1;
+	if ((gr = getgrnam(name)) == NULL)
+		return -1;
+	return (int)gr->gr_gid;
+}

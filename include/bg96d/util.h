@@ -18,6 +18,9 @@ int	 xasprintf(char **, const char *, ...)
 size_t	 strlcpy(char *, const char *, size_t);
 #endif
 
+/* Group id of name, or -1 (empty name or no such group). */
+int	 group_lookup(const char *name);
+
 /* Monotonic clock in milliseconds. */
 long long now_ms(void);
 
