@@ -1,17 +1,27 @@
 /*
- * bridge.c: one local stream client <-> one modem TCP socket.
+ * bridge.c: one local client <-> one modem socket.
  *
- * Memory is bounded both ways: the client's bytes wait in the
- * bufferevent's input (read stops at BRIDGE_UP_HIGH), the network's
- * bytes in its output (no AT+QIRD while it holds more than
- * BRIDGE_DOWN_HIGH), so a slow reader closes the modem's TCP window and
- * a fast writer waits for the modem's send buffer.
+ * Three kinds of local side:
+ * - a stream client of a tcp endpoint (bufferevent);
+ * - a SOCK_SEQPACKET client of a udp endpoint: one message is one
+ *   datagram each way (bounded rings of messages);
+ * - for a tcp-listener, a connection bg96d makes to the forward target
+ *   for a connection the modem accepted (bufferevent connecting).
  *
- * A bridge is freed in one place, bridge_free(), once both halves are
- * done: the client has had every byte it is owed, and the slot is
- * released (or was never had).
+ * Memory is bounded both ways: the client's bytes wait in the input
+ * (reading stops at BRIDGE_UP_HIGH), the network's in the output (no
+ * AT+QIRD while it holds BRIDGE_DOWN_HIGH or more), so a slow reader
+ * closes the modem's TCP window and a fast writer waits for the modem's
+ * send buffer.  In direct-push mode the modem does not wait: a client
+ * that falls BRIDGE_PUSH_MAX behind is disconnected (documented).
+ *
+ * A bridge ends in one place, bridge_free(), once both halves are done:
+ * the client has every byte it is owed, and the slot is released.
  */
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -35,6 +45,11 @@
 #define BRIDGE_UP_HIGH		(16 * 1024)
 #define BRIDGE_DOWN_HIGH	(32 * 1024)
 #define BRIDGE_DOWN_LOW		(16 * 1024)
+/* Direct push has no backpressure: this much unread, and we give up. */
+#define BRIDGE_PUSH_MAX		(256 * 1024)
+/* Datagram rings (messages). */
+#define BRIDGE_DGRAM_UP		4
+#define BRIDGE_DGRAM_DOWN	16
 /* How long a closing bridge may take to hand its last bytes over. */
 #define BRIDGE_FLUSH_MS		5000
 
@@ -42,19 +57,33 @@ enum bridge_state {
 	BRIDGE_WAITING,		/* in the queue for a slot / modem */
 	BRIDGE_OPENING,		/* AT+QIOPEN in progress */
 	BRIDGE_OPEN,
-	BRIDGE_FLUSHING,	/* remote side done: hand over, then close */
+	BRIDGE_FLUSHING,	/* modem side done: hand over, then close */
+};
+
+struct dmsg {
+	size_t		 len;
+	uint8_t		 data[MSOCK_READ_MAX];
+};
+
+struct dring {
+	struct dmsg	*m;
+	int		 head, count, cap;
 };
 
 struct bridge {
 	TAILQ_ENTRY(bridge)	 qentry;	/* set->waitq */
 	TAILQ_ENTRY(bridge)	 eentry;	/* ep->bridges */
 	struct endpoint		*ep;
-	struct bufferevent	*bev;
+	bool			 dgram;		/* udp endpoint: SEQPACKET */
+	bool			 incoming;	/* tcp-listener connection */
+	struct bufferevent	*bev;		/* stream kinds */
+	int			 fd;		/* dgram kind */
+	struct event		*rev, *wev;	/* dgram kind */
+	struct dring		 up, down;	/* dgram kind */
 	struct msock		*ms;
 	enum bridge_state	 state;
 	bool			 queued;
 	bool			 holds_slot;	/* counted in ep->active */
-	bool			 client_eof;	/* client sent EOF */
 	bool			 client_gone;	/* client fully closed */
 	struct event		*timer;		/* connect / idle / flush */
 	struct event		*hup;		/* half-closed: full close? */
@@ -89,6 +118,36 @@ bridge_dequeue(struct bridge *b)
 	b->queued = false;
 }
 
+/* Bytes (stream) or messages (dgram) waiting for the client. */
+static size_t
+bridge_down_len(struct bridge *b)
+{
+	if (b->dgram)
+		return (size_t)b->down.count;
+	return evbuffer_get_length(bufferevent_get_output(b->bev));
+}
+
+/* Bytes (stream) or messages (dgram) from the client not yet taken. */
+static size_t
+bridge_up_len(struct bridge *b)
+{
+	if (b->dgram)
+		return (size_t)b->up.count;
+	return evbuffer_get_length(bufferevent_get_input(b->bev));
+}
+
+/* Forget what the client sent that can no longer be delivered. */
+static void
+bridge_discard_up(struct bridge *b)
+{
+	if (b->dgram) {
+		b->up.count = 0;
+		return;
+	}
+	evbuffer_drain(bufferevent_get_input(b->bev),
+	    evbuffer_get_length(bufferevent_get_input(b->bev)));
+}
+
 /* The one place a bridge ends. */
 static void
 bridge_free(struct bridge *b, const char *why)
@@ -102,7 +161,16 @@ bridge_free(struct bridge *b, const char *why)
 		msock_close(b->ms);
 	if (b->holds_slot)
 		ep->active--;
-	bufferevent_free(b->bev);
+	if (b->bev != NULL)
+		bufferevent_free(b->bev);
+	if (b->rev != NULL)
+		event_free(b->rev);
+	if (b->wev != NULL)
+		event_free(b->wev);
+	if (b->dgram)
+		close(b->fd);
+	free(b->up.m);
+	free(b->down.m);
 	event_free(b->timer);
 	event_free(b->hup);
 	free(b);
@@ -123,7 +191,7 @@ bridge_client_hung_up(struct bridge *b)
 {
 	struct pollfd	 pfd;
 
-	pfd.fd = bufferevent_getfd(b->bev);
+	pfd.fd = b->dgram ? b->fd : bufferevent_getfd(b->bev);
 	pfd.events = POLLOUT;
 	pfd.revents = 0;
 	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR));
@@ -136,9 +204,6 @@ bridge_client_hung_up(struct bridge *b)
 static void
 bridge_maybe_finish(struct bridge *b)
 {
-	size_t	 in = evbuffer_get_length(bufferevent_get_input(b->bev));
-	size_t	 out = evbuffer_get_length(bufferevent_get_output(b->bev));
-
 	switch (b->state) {
 	case BRIDGE_WAITING:
 	case BRIDGE_OPENING:
@@ -148,38 +213,48 @@ bridge_maybe_finish(struct bridge *b)
 		return;
 	case BRIDGE_OPEN:
 		/* Local close: send what is pending, then QICLOSE. */
-		if (b->client_gone && in == 0 && !msock_sending(b->ms))
+		if (b->client_gone && bridge_up_len(b) == 0 &&
+		    !msock_sending(b->ms))
 			bridge_free(b, "client closed");
 		return;
 	case BRIDGE_FLUSHING:
-		if (out == 0 || b->client_gone)
-			bridge_free(b, "remote closed");
+		if (bridge_down_len(b) == 0 || b->client_gone)
+			bridge_free(b, "remote side closed");
 		return;
 	}
+}
+
+/* The client sent something (or EOF): move it on. */
+static void
+bridge_client_input(struct bridge *b)
+{
+	b->last_traffic = now_ms();
+	if (b->state == BRIDGE_OPEN)
+		msock_kick(b->ms);
+	else if (b->state == BRIDGE_FLUSHING)	/* modem side gone */
+		bridge_discard_up(b);
+}
+
+/* The client took bytes: maybe read more from the modem, or finish. */
+static void
+bridge_client_output(struct bridge *b)
+{
+	if (b->state == BRIDGE_OPEN)
+		msock_kick(b->ms);
+	else if (b->state == BRIDGE_FLUSHING)
+		bridge_maybe_finish(b);
 }
 
 static void
 bridge_read_cb(struct bufferevent *bev, void *arg)
 {
-	struct bridge	*b = arg;
-
-	b->last_traffic = now_ms();
-	if (b->state == BRIDGE_OPEN)
-		msock_kick(b->ms);
-	else if (b->state == BRIDGE_FLUSHING)	/* peer gone: discard */
-		evbuffer_drain(bufferevent_get_input(bev),
-		    evbuffer_get_length(bufferevent_get_input(bev)));
+	bridge_client_input(arg);
 }
 
 static void
 bridge_write_cb(struct bufferevent *bev, void *arg)
 {
-	struct bridge	*b = arg;
-
-	if (b->state == BRIDGE_OPEN)
-		msock_kick(b->ms);
-	else if (b->state == BRIDGE_FLUSHING)
-		bridge_maybe_finish(b);
+	bridge_client_output(arg);
 }
 
 static void
@@ -202,22 +277,30 @@ bridge_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct bridge	*b = arg;
 
+	if (what & BEV_EVENT_CONNECTED) {
+		log_debug("%s: client %lu: forward target connected",
+		    b->ep->conf.name, b->serial);
+		return;
+	}
 	if (what & BEV_EVENT_EOF) {
 		/* EOF: a half-close (SHUT_WR) or a full close. */
-		b->client_eof = true;
 		if (bridge_client_hung_up(b))
 			b->client_gone = true;
 		else {
 			log_debug("%s: client %lu half-closed",
 			    b->ep->conf.name, b->serial);
+			evtimer_del(b->hup);
 			bridge_hup_cb(-1, 0, b);
 			if (b->client_gone)
 				return;
 		}
 	} else if (what & BEV_EVENT_ERROR) {
-		/* Writing to a client that left, or a read error. */
+		/* The client left while we wrote, or a connect failed. */
+		if (b->incoming && !b->client_gone)
+			log_warnx("%s: forward target: %s", b->ep->conf.name,
+			    evutil_socket_error_to_string(
+			    EVUTIL_SOCKET_ERROR()));
 		b->client_gone = true;
-		b->client_eof = true;
 		evbuffer_drain(bufferevent_get_output(bev),
 		    evbuffer_get_length(bufferevent_get_output(bev)));
 		bufferevent_disable(bev, EV_READ | EV_WRITE);
@@ -225,6 +308,74 @@ bridge_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (b->state == BRIDGE_OPEN)
 		msock_kick(b->ms);
 	bridge_maybe_finish(b);
+}
+
+/* SEQPACKET client readable: one message is one datagram. */
+static void
+bridge_dgram_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct bridge	*b = arg;
+	struct dmsg	*m;
+	uint8_t		 buf[MSOCK_SEND_MAX + 1];
+	ssize_t		 n;
+
+	while (b->up.count < b->up.cap) {
+		n = recv(fd, buf, sizeof(buf), MSG_TRUNC | MSG_DONTWAIT);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			/*
+			 * EOF.  A zero-length message reads the same on a
+			 * SEQPACKET socket, and AT+QISEND cannot send one
+			 * anyway: both end the client's session.
+			 */
+			event_del(b->rev);
+			b->client_gone = true;
+			bridge_client_input(b);
+			bridge_maybe_finish(b);
+			return;
+		}
+		if ((size_t)n > MSOCK_SEND_MAX) {
+			log_warnx("%s: client %lu sent a %zd-byte datagram; "
+			    "the modem sends at most %d: closing it",
+			    b->ep->conf.name, b->serial, n, MSOCK_SEND_MAX);
+			b->ep->failed++;
+			bridge_free(b, "datagram too large");
+			return;
+		}
+		m = &b->up.m[(b->up.head + b->up.count) % b->up.cap];
+		memcpy(m->data, buf, (size_t)n);
+		m->len = (size_t)n;
+		b->up.count++;
+		bridge_client_input(b);
+	}
+	event_del(b->rev);	/* full: resume when a datagram is sent */
+}
+
+static void
+bridge_dgram_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct bridge	*b = arg;
+	struct dmsg	*m;
+	ssize_t		 n;
+
+	while (b->down.count > 0) {
+		m = &b->down.m[b->down.head];
+		n = send(fd, m->data, m->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+			event_add(b->wev, NULL);
+			return;
+		}
+		if (n == -1) {
+			b->client_gone = true;
+			b->down.count = 0;
+			bridge_maybe_finish(b);
+			return;
+		}
+		b->down.head = (b->down.head + 1) % b->down.cap;
+		b->down.count--;
+	}
+	bridge_client_output(b);
 }
 
 static void
@@ -257,12 +408,40 @@ bridge_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Common part of every kind of bridge. */
+static struct bridge *
+bridge_alloc(struct endpoint *ep)
+{
+	static unsigned long	 serial;
+	struct bridge		*b = xcalloc(1, sizeof(*b));
+
+	b->ep = ep;
+	b->fd = -1;
+	b->serial = ++serial;
+	b->timer = evtimer_new(ep->set->base, bridge_timer_cb, b);
+	b->hup = evtimer_new(ep->set->base, bridge_hup_cb, b);
+	b->last_traffic = now_ms();
+	TAILQ_INSERT_TAIL(&ep->bridges, b, eentry);
+	return b;
+}
+
+static void
+bridge_stream_setup(struct bridge *b, int fd)
+{
+	b->bev = bufferevent_socket_new(b->ep->set->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(b->bev, bridge_read_cb, bridge_write_cb,
+	    bridge_event_cb, b);
+	bufferevent_setwatermark(b->bev, EV_READ, 0, BRIDGE_UP_HIGH);
+	bufferevent_setwatermark(b->bev, EV_WRITE, BRIDGE_DOWN_LOW, 0);
+	bufferevent_enable(b->bev, EV_READ | EV_WRITE);
+}
+
 struct bridge *
 bridge_new(struct endpoint *ep, int fd)
 {
-	static unsigned long	 serial;
-	struct epset		*set = ep->set;
-	struct bridge		*b;
+	struct epset	*set = ep->set;
+	struct bridge	*b;
 
 	if (set->nwaiting >= EPSET_WAIT_MAX) {
 		log_warnx("%s: too many clients waiting; refusing one",
@@ -271,21 +450,23 @@ bridge_new(struct endpoint *ep, int fd)
 		close(fd);
 		return NULL;
 	}
-	b = xcalloc(1, sizeof(*b));
-	b->ep = ep;
-	b->serial = ++serial;
-	b->bev = bufferevent_socket_new(set->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	bufferevent_setcb(b->bev, bridge_read_cb, bridge_write_cb,
-	    bridge_event_cb, b);
-	bufferevent_setwatermark(b->bev, EV_READ, 0, BRIDGE_UP_HIGH);
-	bufferevent_setwatermark(b->bev, EV_WRITE, BRIDGE_DOWN_LOW, 0);
-	bufferevent_enable(b->bev, EV_READ | EV_WRITE);
-	b->timer = evtimer_new(set->base, bridge_timer_cb, b);
-	b->hup = evtimer_new(set->base, bridge_hup_cb, b);
+	b = bridge_alloc(ep);
+	if (ep->conf.type == CONF_EP_UDP) {
+		b->dgram = true;
+		b->fd = fd;
+		b->up.cap = BRIDGE_DGRAM_UP;
+		b->up.m = xcalloc((size_t)b->up.cap, sizeof(*b->up.m));
+		b->down.cap = BRIDGE_DGRAM_DOWN;
+		b->down.m = xcalloc((size_t)b->down.cap, sizeof(*b->down.m));
+		b->rev = event_new(set->base, fd, EV_READ | EV_PERSIST,
+		    bridge_dgram_read_cb, b);
+		b->wev = event_new(set->base, fd, EV_WRITE,
+		    bridge_dgram_write_cb, b);
+		event_add(b->rev, NULL);
+	} else
+		bridge_stream_setup(b, fd);
 	b->state = BRIDGE_WAITING;
 	b->deadline = now_ms() + ep->conf.connect_timeout * 1000LL;
-	b->last_traffic = now_ms();
-	TAILQ_INSERT_TAIL(&ep->bridges, b, eentry);
 	TAILQ_INSERT_TAIL(&set->waitq, b, qentry);
 	set->nwaiting++;
 	b->queued = true;
@@ -294,6 +475,64 @@ bridge_new(struct endpoint *ep, int fd)
 	log_info("%s: client %lu connected", ep->conf.name, b->serial);
 	epset_serve(set);
 	return b;
+}
+
+/* Address of a tcp-listener's forward target. */
+static socklen_t
+bridge_forward_addr(const struct conf_forward *f, struct sockaddr_storage *ss)
+{
+	struct sockaddr_un	*sun = (struct sockaddr_un *)ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	switch (f->kind) {
+	case CONF_FWD_UNIX:
+		sun->sun_family = AF_UNIX;
+		strlcpy(sun->sun_path, f->path, sizeof(sun->sun_path));
+		return sizeof(*sun);
+	case CONF_FWD_TCP:
+	case CONF_FWD_UDP:
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)f->port);
+		inet_pton(AF_INET, f->host, &sin->sin_addr);
+		return sizeof(*sin);
+	case CONF_FWD_NONE:
+		break;
+	}
+	return 0;
+}
+
+void
+bridge_new_incoming(struct endpoint *ep, struct msock *ms,
+    const struct msock_peer *from)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	struct bridge		*b;
+
+	b = bridge_alloc(ep);
+	b->incoming = true;
+	b->ms = ms;
+	b->holds_slot = true;
+	ep->active++;
+	ep->accepted++;
+	b->state = BRIDGE_OPEN;
+	log_info("%s: client %lu: %s:%d connected on slot %d",
+	    ep->conf.name, b->serial, from->ip, from->port, msock_id(ms));
+	bridge_stream_setup(b, -1);
+	msock_set_owner(ms, &bridge_msock_ops, b);
+	msock_set_label(ms, ep->conf.name);
+	len = bridge_forward_addr(&ep->conf.forward, &ss);
+	if (bufferevent_socket_connect(b->bev, (struct sockaddr *)&ss,
+	    (int)len) == -1) {
+		log_warnx("%s: cannot reach the forward target",
+		    ep->conf.name);
+		ep->failed++;
+		bridge_free(b, "forward target refused");
+		return;
+	}
+	if (ep->conf.idle_timeout > 0)
+		bridge_arm(b, ep->conf.idle_timeout * 1000LL);
 }
 
 /* Start b now: take a slot and open the modem connection. */
@@ -307,11 +546,15 @@ bridge_start(struct bridge *b)
 
 	if (left < tmo)
 		tmo = left;
-	bridge_dequeue(b);
-	b->ms = msock_open(ep->set->msocks, MSOCK_TCP, ep->conf.host,
+	b->ms = msock_open(ep->set->msocks,
+	    b->dgram ? MSOCK_UDP : MSOCK_TCP, ep->conf.host,
 	    ep->conf.port, ep->conf.local_port,
 	    ep->conf.access_mode == CONF_ACCESS_PUSH, (int)tmo,
 	    &bridge_msock_ops, b);
+	if (b->ms == NULL)
+		return;		/* cannot happen: a free slot was counted */
+	msock_set_label(b->ms, ep->conf.name);
+	bridge_dequeue(b);
 	b->holds_slot = true;
 	ep->active++;
 	b->state = BRIDGE_OPENING;
@@ -331,7 +574,7 @@ bridge_serve_one(struct epset *set)
 		    b->ep->removed)
 			continue;
 		bridge_start(b);
-		return 1;
+		return b->queued ? 0 : 1;
 	}
 	return 0;
 }
@@ -373,11 +616,37 @@ bridge_received(void *arg, const uint8_t *data, size_t len, const char *ip,
     int port)
 {
 	struct bridge	*b = arg;
+	struct dmsg	*m;
 
 	b->last_traffic = now_ms();
 	if (b->client_gone)
 		return;		/* nobody to give it to */
-	bufferevent_write(b->bev, data, len);
+	if (!b->dgram) {
+		bufferevent_write(b->bev, data, len);
+		if (bridge_down_len(b) > BRIDGE_PUSH_MAX) {
+			/* Only direct push gets here: QIRD waits. */
+			log_warnx("%s: client %lu does not read and the modem "
+			    "pushes without backpressure: closing it",
+			    b->ep->conf.name, b->serial);
+			b->ep->failed++;
+			bridge_free(b, "client too slow for direct push");
+		}
+		return;
+	}
+	if (b->down.count == b->down.cap) {
+		/* Direct push, ring full: a datagram is lost; say so. */
+		log_warnx("%s: client %lu does not read: datagram of %zu "
+		    "bytes dropped", b->ep->conf.name, b->serial, len);
+		b->ep->failed++;
+		return;
+	}
+	m = &b->down.m[(b->down.head + b->down.count) % b->down.cap];
+	if (len > sizeof(m->data))
+		len = sizeof(m->data);
+	memcpy(m->data, data, len);
+	m->len = len;
+	b->down.count++;
+	bridge_dgram_write_cb(b->fd, EV_WRITE, b);
 }
 
 static bool
@@ -385,16 +654,33 @@ bridge_can_receive(void *arg)
 {
 	struct bridge	*b = arg;
 
-	return b->client_gone || evbuffer_get_length(
-	    bufferevent_get_output(b->bev)) < BRIDGE_DOWN_HIGH;
+	if (b->client_gone)
+		return true;	/* drain and discard */
+	if (b->dgram)
+		return b->down.count < b->down.cap;
+	return bridge_down_len(b) < BRIDGE_DOWN_HIGH;
 }
 
 static size_t
-bridge_next_chunk(void *arg, uint8_t *buf, size_t max)
+bridge_next_chunk(void *arg, uint8_t *buf, size_t max,
+    struct msock_peer *dest)
 {
 	struct bridge	*b = arg;
+	struct dmsg	*m;
 	int		 n;
 
+	if (b->dgram) {
+		if (b->up.count == 0)
+			return 0;
+		m = &b->up.m[b->up.head];
+		b->up.head = (b->up.head + 1) % b->up.cap;
+		b->up.count--;
+		if (!b->client_gone)
+			event_add(b->rev, NULL);
+		b->last_traffic = now_ms();
+		memcpy(buf, m->data, m->len);	/* len <= MSOCK_SEND_MAX */
+		return m->len;
+	}
 	n = evbuffer_remove(bufferevent_get_input(b->bev), buf, max);
 	if (n > 0)
 		b->last_traffic = now_ms();
@@ -420,8 +706,7 @@ bridge_peer_closed(void *arg)
 	msock_close(b->ms);
 	b->ms = NULL;
 	bridge_arm(b, BRIDGE_FLUSH_MS);
-	evbuffer_drain(bufferevent_get_input(b->bev),
-	    evbuffer_get_length(bufferevent_get_input(b->bev)));
+	bridge_discard_up(b);
 	bridge_maybe_finish(b);
 }
 
@@ -437,6 +722,7 @@ bridge_gone(void *arg, const char *why)
 	/* What already arrived is still delivered, then EOF. */
 	b->state = BRIDGE_FLUSHING;
 	bridge_arm(b, BRIDGE_FLUSH_MS);
+	bridge_discard_up(b);
 	bridge_maybe_finish(b);
 }
 

@@ -21,6 +21,7 @@
 #include "bg96d/log.h"
 #include "bg96d/modem.h"
 #include "bg96d/msock.h"
+#include "bg96d/service.h"
 #include "bg96d/util.h"
 
 /* After EMFILE/ENFILE, accepting pauses for this long. */
@@ -127,6 +128,7 @@ endpoint_free(struct endpoint *ep)
 	endpoint_close_listener(ep);
 	while ((b = TAILQ_FIRST(&ep->bridges)) != NULL)
 		bridge_abort(b, "endpoint removed");
+	svc_free(ep->svc);
 	TAILQ_REMOVE(&ep->set->endpoints, ep, entry);
 	free(ep);
 }
@@ -161,8 +163,6 @@ epset_apply(struct epset *set, const struct conf *c, char *err,
 	for (i = 0; i < c->n_endpoints; i++) {
 		const struct conf_endpoint	*ce = &c->endpoints[i];
 
-		if (ce->type != CONF_EP_TCP)
-			continue;	/* other types: see epset docs */
 		TAILQ_FOREACH(ep, &set->endpoints, entry)
 			if (strcmp(ep->conf.name, ce->name) == 0)
 				break;
@@ -180,6 +180,19 @@ epset_apply(struct epset *set, const struct conf *c, char *err,
 		ep->conf = *ce;
 		ep->fd = -1;
 		TAILQ_INIT(&ep->bridges);
+		if (ce->type == CONF_EP_TCP_LISTENER ||
+		    ce->type == CONF_EP_UDP_SERVICE) {
+			/* No socket file: the modem listens. */
+			ep->svc = svc_new(ep);
+			TAILQ_INSERT_TAIL(&set->endpoints, ep, entry);
+			log_info("%s: %s on modem port %d, forwarding to %s%s",
+			    ce->name, conf_ep_type_name(ce->type),
+			    ce->local_port, ce->forward.kind == CONF_FWD_UNIX ?
+			    "unix:" : ce->forward.kind == CONF_FWD_TCP ?
+			    "tcp:" : "udp:", ce->forward.kind == CONF_FWD_UNIX ?
+			    ce->forward.path : ce->forward.host);
+			continue;
+		}
 		if (snprintf(ep->path, sizeof(ep->path), "%s/%s.sock",
 		    c->daemon.socket_dir, ce->name) >= (int)sizeof(ep->path)) {
 			snprintf(err, errlen, "%s: socket path too long",
@@ -189,7 +202,8 @@ epset_apply(struct epset *set, const struct conf *c, char *err,
 		}
 		mode = ce->socket_mode != -1 ? ce->socket_mode :
 		    c->daemon.socket_mode;
-		fd = unix_listen(ep->path, SOCK_STREAM, mode, gid, err, errlen);
+		fd = unix_listen(ep->path, ce->type == CONF_EP_UDP ?
+		    SOCK_SEQPACKET : SOCK_STREAM, mode, gid, err, errlen);
 		if (fd < 0) {
 			free(ep);
 			return fd == -2 ? 1 : -1;
@@ -251,6 +265,14 @@ endpoint_accept_cb(evutil_socket_t lfd, short what, void *arg)
 void
 epset_serve(struct epset *set)
 {
+	struct endpoint	*ep;
+
+	if (set->stopping)
+		return;
+	/* Listening modem sockets first: they are part of the setup. */
+	TAILQ_FOREACH(ep, &set->endpoints, entry)
+		if (ep->svc != NULL)
+			svc_serve(ep->svc);
 	while (!set->stopping && bridge_serve_one(set))
 		;
 }

@@ -64,6 +64,8 @@ struct msock {
 	bool			 backing_off;
 	uint8_t			 chunk[MSOCK_SEND_MAX];
 	size_t			 chunk_len;
+	struct msock_peer	 chunk_dest;	/* UDP SERVICE datagrams */
+	char			 label[33];
 	char			 host[CONF_HOST_MAX + 1];
 	int			 port, local_port;
 	unsigned long long	 bytes_up, bytes_down;
@@ -76,6 +78,7 @@ struct msockset {
 	struct msock		 slots[AT_NSLOTS];
 	int			 rr;		/* round-robin cursor */
 	bool			 tearing_down;	/* msockset_down() running */
+	unsigned long		 incoming_full;
 	void			(*on_free)(void *);
 	void			*on_free_arg;
 };
@@ -83,6 +86,7 @@ struct msockset {
 static void	slot_timer_cb(evutil_socket_t, short, void *);
 static void	slot_qiclose(struct msock *);
 static void	slot_drain_poll(struct msock *);
+static bool	parse_peer(const char *, struct msock_peer *);
 
 const char *
 msock_type_name(enum msock_type t)
@@ -165,6 +169,7 @@ slot_release(struct msock *s)
 	s->owner = NULL;
 	s->busy = NULL;
 	s->chunk_len = 0;
+	s->label[0] = '\0';
 	s->rx_pending = s->remote_closed = s->peer_told = false;
 	s->backing_off = false;
 	s->backoff_ms = 0;
@@ -284,13 +289,18 @@ msock_open(struct msockset *set, enum msock_type type, const char *host,
 	struct msock	*s = NULL;
 	int		 i;
 
-	for (i = 0; i < AT_NSLOTS; i++)
+	/*
+	 * Take the highest free slot: the modem gives accepted connections
+	 * the lowest free one, so the two rarely race for the same id.
+	 */
+	for (i = AT_NSLOTS - 1; i >= 0; i--)
 		if (set->slots[i].state == SLOT_FREE) {
 			s = &set->slots[i];
 			break;
 		}
 	if (s == NULL)
 		return NULL;
+	s->label[0] = '\0';
 	s->state = SLOT_OPENING;
 	s->type = type;
 	s->push = push;
@@ -341,6 +351,26 @@ msock_close(struct msock *s)
 			slot_drain_poll(s);
 		return;
 	}
+}
+
+void
+msock_set_owner(struct msock *s, const struct msock_ops *ops, void *owner)
+{
+	s->ops = ops;
+	s->owner = owner;
+	atq_kick(slot_atq(s));
+}
+
+void
+msock_set_label(struct msock *s, const char *label)
+{
+	strlcpy(s->label, label, sizeof(s->label));
+}
+
+unsigned long
+msockset_incoming_full(const struct msockset *set)
+{
+	return set->incoming_full;
 }
 
 void
@@ -494,21 +524,15 @@ slot_read_payload(void *arg, const struct at_event *ev)
 	s->read_zero = false;
 	/* UDP SERVICE: +QIRD: n,"ip",port (quotes optional). */
 	if ((p = strchr(ev->line, ',')) != NULL) {
-		size_t	 n;
+		struct msock_peer	 peer;
 
-		p++;
-		if (*p == '"')
-			p++;
-		n = strcspn(p, "\",");
-		if (n < sizeof(ip)) {
-			memcpy(ip, p, n);
-			ip[n] = '\0';
+		if (!parse_peer(p + 1, &peer)) {
+			log_warnx("slot %d: malformed sender in \"%s\"; "
+			    "datagram dropped", s->id, ev->line);
+			return;
 		}
-		p += n;
-		if (*p == '"')
-			p++;
-		if (*p == ',')
-			port = atoi(p + 1);
+		strlcpy(ip, peer.ip, sizeof(ip));
+		port = peer.port;
 	}
 	if (s->ops != NULL && s->ops->received != NULL)
 		s->ops->received(s->owner, ev->data, ev->data_len,
@@ -562,7 +586,8 @@ slot_next_cmd(struct msock *s)
 	struct atq_cmd	*c;
 	bool		 can_read, can_send;
 
-	if (s->state != SLOT_OPEN || s->busy != NULL || s->ops == NULL)
+	if (s->state != SLOT_OPEN || s->busy != NULL || s->ops == NULL ||
+	    s->type == MSOCK_TCP_LISTENER)
 		return NULL;
 	can_read = !s->push && s->rx_pending &&
 	    (s->ops->can_receive == NULL || s->ops->can_receive(s->owner));
@@ -570,7 +595,7 @@ slot_next_cmd(struct msock *s)
 	if (can_send && s->chunk_len == 0 && (!s->prefer_read || !can_read) &&
 	    s->ops->next_chunk != NULL)
 		s->chunk_len = s->ops->next_chunk(s->owner, s->chunk,
-		    sizeof(s->chunk));
+		    sizeof(s->chunk), &s->chunk_dest);
 	can_send = can_send && s->chunk_len > 0;
 
 	if (can_read && (s->prefer_read || !can_send)) {
@@ -583,8 +608,13 @@ slot_next_cmd(struct msock *s)
 		c->on_done = slot_read_done;
 	} else if (can_send) {
 		s->prefer_read = true;
-		c = atq_cmd_new(TMO_SEND, "AT+QISEND=%d,%zu", s->id,
-		    s->chunk_len);
+		if (s->type == MSOCK_UDP_SERVICE)
+			c = atq_cmd_new(TMO_SEND, "AT+QISEND=%d,%zu,\"%s\",%d",
+			    s->id, s->chunk_len, s->chunk_dest.ip,
+			    s->chunk_dest.port);
+		else
+			c = atq_cmd_new(TMO_SEND, "AT+QISEND=%d,%zu", s->id,
+			    s->chunk_len);
 		atq_cmd_set_data(c, s->chunk, s->chunk_len);
 		c->on_done = slot_send_done;
 	} else
@@ -620,6 +650,79 @@ urc_slot(struct msockset *set, const char *p)
 	    id >= AT_NSLOTS)
 		return NULL;
 	return &set->slots[id];
+}
+
+/* Parse "ip",port or ip,port into peer; false if malformed. */
+static bool
+parse_peer(const char *p, struct msock_peer *peer)
+{
+	size_t	 n;
+	char	*end;
+	long	 port;
+
+	if (*p == '"')
+		p++;
+	n = strcspn(p, "\",");
+	if (n == 0 || n >= sizeof(peer->ip))
+		return false;
+	memcpy(peer->ip, p, n);
+	peer->ip[n] = '\0';
+	p += n;
+	if (*p == '"')
+		p++;
+	if (*p++ != ',')
+		return false;
+	port = strtol(p, &end, 10);
+	if (end == p || port < 0 || port > 65535)
+		return false;
+	peer->port = (int)port;
+	return true;
+}
+
+/* +QIURC: "incoming",<new>,<server>,"<ip>",<port> */
+static void
+msockset_incoming(struct msockset *set, const char *p)
+{
+	struct msock		*s, *srv;
+	struct msock_peer	 from;
+	int			 id, sid, n;
+
+	if (sscanf(p, "%d,%d,%n", &id, &sid, &n) != 2 || id < 0 ||
+	    id >= AT_NSLOTS || sid < 0 || sid >= AT_NSLOTS ||
+	    !parse_peer(p + n, &from)) {
+		log_warnx("modem: malformed incoming URC (%s)", p);
+		return;
+	}
+	s = &set->slots[id];
+	srv = &set->slots[sid];
+	if (s->state != SLOT_FREE) {
+		/* Our table and the modem disagree: never share an id. */
+		log_warnx("slot %d: modem reports an incoming connection on "
+		    "a slot in use here; refusing it", id);
+		return;
+	}
+	s->state = SLOT_OPEN;
+	s->type = MSOCK_TCP_INCOMING;
+	s->push = false;
+	s->ops = NULL;
+	s->owner = NULL;
+	s->bytes_up = s->bytes_down = 0;
+	s->since = now_ms();
+	s->prefer_read = false;
+	snprintf(s->host, sizeof(s->host), "%s", from.ip);
+	s->port = from.port;
+	s->local_port = srv->local_port;
+	log_debug("slot %d: incoming from %s:%d on listener slot %d", id,
+	    from.ip, from.port, sid);
+	if (srv->state != SLOT_OPEN || srv->type != MSOCK_TCP_LISTENER ||
+	    srv->ops == NULL || srv->ops->incoming == NULL) {
+		log_warnx("slot %d: incoming connection for no listener", id);
+		slot_qiclose(s);
+		return;
+	}
+	srv->ops->incoming(srv->owner, s, &from);
+	if (s->ops == NULL && s->state == SLOT_OPEN)
+		slot_qiclose(s);	/* the owner did not take it */
 }
 
 void
@@ -705,6 +808,16 @@ msockset_urc(struct msockset *set, const char *line)
 		}
 		s->rx_pending = true;	/* read what is left, then tell */
 		atq_kick(slot_atq(s));
+		return;
+	}
+	if (strncmp(line, "+QIURC: \"incoming full\"", 23) == 0) {
+		set->incoming_full++;
+		log_warnx("modem: a listener refused a client: every slot "
+		    "is in use");
+		return;
+	}
+	if (strncmp(line, "+QIURC: \"incoming\",", 19) == 0) {
+		msockset_incoming(set, line + 19);
 		return;
 	}
 	log_info("modem: %s", line);
@@ -821,6 +934,7 @@ msockset_info(const struct msockset *set, struct msock_info *out)
 		snprintf(out[i].remote, sizeof(out[i].remote), "%s:%d",
 		    s->host, s->type == MSOCK_TCP_LISTENER ||
 		    s->type == MSOCK_UDP_SERVICE ? s->local_port : s->port);
+		strlcpy(out[i].label, s->label, sizeof(out[i].label));
 		out[i].bytes_up = s->bytes_up;
 		out[i].bytes_down = s->bytes_down;
 		out[i].since_ms = s->since;

@@ -8,9 +8,17 @@
 struct endpoint;
 struct epset;
 struct bridge;
+struct msock;
+struct msock_peer;
 
 /* Take an accepted client fd; it waits in the set's queue for a slot. */
 struct bridge	*bridge_new(struct endpoint *, int fd);
+/*
+ * A tcp-listener's modem socket accepted a connection on ms: connect to
+ * the endpoint's forward target and bridge the two.
+ */
+void		 bridge_new_incoming(struct endpoint *, struct msock *ms,
+		    const struct msock_peer *from);
 /* Dequeue the first waiting client that may start now and start it;
  * returns 0 when none could. */
 int		 bridge_serve_one(struct epset *);

@@ -15,6 +15,7 @@ struct event;
 struct modem;
 struct msockset;
 struct bridge;
+struct svc;
 
 TAILQ_HEAD(bridgeq, bridge);
 
@@ -24,6 +25,7 @@ struct endpoint {
 	struct conf_endpoint	 conf;
 	char			 path[108];	/* socket file */
 	int			 fd;		/* listening socket, -1 if none */
+	struct svc		*svc;		/* tcp-listener, udp-service */
 	struct event		*ev;
 	struct event		*pause;		/* accept paused (EMFILE) */
 	bool			 removed;	/* gone from the config (SIGHUP) */

@@ -32,6 +32,12 @@ enum msock_type {
 #define MSOCK_SEND_MAX	1460
 #define MSOCK_READ_MAX	1500
 
+/* A remote peer of a UDP SERVICE or TCP LISTENER socket. */
+struct msock_peer {
+	char	 ip[64];
+	int	 port;
+};
+
 struct msock_ops {
 	/* +QIOPEN result: err 0 = open, a 5xx code, or -1 on timeout. */
 	void	(*opened)(void *, int err);
@@ -40,14 +46,26 @@ struct msock_ops {
 		    int port);
 	/* May the owner take another read's worth of bytes now? */
 	bool	(*can_receive)(void *);
-	/* Copy up to max bytes to send into buf; return 0 when none. */
-	size_t	(*next_chunk)(void *, uint8_t *buf, size_t max);
+	/*
+	 * Copy up to max bytes to send into buf; return 0 when none.  For
+	 * a datagram socket one call is one datagram.  UDP SERVICE owners
+	 * also fill dest with the peer (a validated IP literal and a port).
+	 */
+	size_t	(*next_chunk)(void *, uint8_t *buf, size_t max,
+		    struct msock_peer *dest);
 	/* A chunk was accepted by the modem (room for more upstream). */
 	void	(*sent)(void *);
 	/* The remote closed and every byte has been read. */
 	void	(*peer_closed)(void *);
 	/* The socket is dead (modem down, send error); the slot is gone. */
 	void	(*gone)(void *, const char *why);
+	/*
+	 * TCP LISTENER: the modem accepted a connection on slot ms (already
+	 * open, owner-less).  The owner must msock_set_owner() it or
+	 * msock_close() it before returning.
+	 */
+	void	(*incoming)(void *, struct msock *ms,
+		    const struct msock_peer *from);
 };
 
 struct msockset	*msockset_new(struct event_base *, struct modem *, int context_id);
@@ -64,6 +82,8 @@ bool		 msockset_owned(const struct msockset *, int id);
 int		 msockset_free_slots(const struct msockset *);
 /* Called when a slot becomes free (to serve waiting clients). */
 void		 msockset_on_free(struct msockset *, void (*)(void *), void *);
+/* "+QIURC: \"incoming full\"" seen (a listener refused a client). */
+unsigned long	 msockset_incoming_full(const struct msockset *);
 /* Close every slot with a short AT+QICLOSE (shutdown); returns count. */
 int		 msockset_close_all(struct msockset *);
 
@@ -79,6 +99,11 @@ struct msock	*msock_open(struct msockset *, enum msock_type, const char *host,
  * AT+QICLOSE.  The owner sends its pending bytes before calling this.
  */
 void		 msock_close(struct msock *);
+/* Give an accepted (TCP INCOMING) socket its owner. */
+void		 msock_set_owner(struct msock *, const struct msock_ops *,
+		    void *owner);
+/* A short name of the owner for the control socket (endpoint name). */
+void		 msock_set_label(struct msock *, const char *);
 /* The owner has new bytes to send or room to receive. */
 void		 msock_kick(struct msock *);
 /* True while a chunk taken from the owner is not yet accepted. */
@@ -91,6 +116,7 @@ struct msock_info {
 	enum msock_type		 type;
 	const char		*state;
 	char			 remote[300];
+	char			 label[33];
 	unsigned long long	 bytes_up, bytes_down;
 	long long		 since_ms;
 	bool			 in_use;

@@ -1,0 +1,390 @@
+/*
+ * service.c: endpoints served by a listening modem socket.
+ *
+ * tcp-listener: AT+QIOPEN "TCP LISTENER" on local_port; every
+ * +QIURC: "incoming" becomes a bridge to the forward target (bridge.c).
+ *
+ * udp-service: AT+QIOPEN "UDP SERVICE" on local_port; every remote
+ * (ip, port) gets its own local UDP socket connected to the forward
+ * target, so the local server sees one peer per remote and its answers
+ * go back with AT+QISEND=id,n,"ip",port.  Mappings expire after
+ * idle_timeout; at most SVC_UDP_MAP_MAX exist (least recently used goes).
+ *
+ * Both are (re)opened whenever the modem is ready and a slot is free:
+ * after a modem re-init they come back by themselves.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "bg96d/bridge.h"
+#include "bg96d/conf.h"
+#include "bg96d/endpoint.h"
+#include "bg96d/log.h"
+#include "bg96d/modem.h"
+#include "bg96d/msock.h"
+#include "bg96d/service.h"
+#include "bg96d/timeouts.h"
+#include "bg96d/util.h"
+
+/* After a failed open, wait this long before the next try. */
+#define SVC_RETRY_MS	5000
+
+struct udpmap {
+	struct svc		*svc;
+	struct msock_peer	 peer;
+	int			 fd;		/* connected to forward */
+	struct event		*ev;
+	long long		 last_used;
+	bool			 in_use;
+};
+
+struct dgram {
+	struct msock_peer	 dest;
+	size_t			 len;
+	uint8_t			 data[MSOCK_SEND_MAX];
+};
+
+struct svc {
+	struct endpoint		*ep;
+	struct msock		*ms;
+	bool			 opening;
+	long long		 retry_at;
+	struct event		*timer;		/* retry, mapping expiry */
+	struct udpmap		 maps[SVC_UDP_MAP_MAX];
+	struct dgram		 q[SVC_UDP_QUEUE_MAX];
+	int			 qhead, qcount;
+	bool			 paused;	/* mappings not read: queue full */
+};
+
+static const struct msock_ops svc_ops;
+static void	svc_map_read_cb(evutil_socket_t, short, void *);
+
+static void
+svc_arm(struct svc *sv, long long ms)
+{
+	struct timeval	 tv;
+
+	if (ms < 0)
+		ms = 0;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(sv->timer, &tv);
+}
+
+static void
+svc_map_free(struct udpmap *m)
+{
+	if (!m->in_use)
+		return;
+	event_free(m->ev);
+	close(m->fd);
+	m->in_use = false;
+	log_debug("%s: mapping for %s:%d expired", m->svc->ep->conf.name,
+	    m->peer.ip, m->peer.port);
+}
+
+/* Expire idle mappings; re-arm for the next one. */
+static void
+svc_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct svc	*sv = arg;
+	long long	 now = now_ms(), next = -1, idle;
+	int		 i;
+
+	idle = sv->ep->conf.idle_timeout * 1000LL;
+	for (i = 0; i < SVC_UDP_MAP_MAX; i++) {
+		struct udpmap	*m = &sv->maps[i];
+
+		if (!m->in_use || idle == 0)
+			continue;
+		if (now - m->last_used >= idle)
+			svc_map_free(m);
+		else if (next == -1 || m->last_used + idle < next)
+			next = m->last_used + idle;
+	}
+	if (sv->ms == NULL && !sv->opening && now >= sv->retry_at)
+		svc_serve(sv);
+	else if (sv->ms == NULL && !sv->opening &&
+	    (next == -1 || sv->retry_at < next))
+		next = sv->retry_at;
+	if (next != -1)
+		svc_arm(sv, next - now);
+}
+
+struct svc *
+svc_new(struct endpoint *ep)
+{
+	struct svc	*sv = xcalloc(1, sizeof(*sv));
+	int		 i;
+
+	sv->ep = ep;
+	sv->timer = evtimer_new(ep->set->base, svc_timer_cb, sv);
+	for (i = 0; i < SVC_UDP_MAP_MAX; i++)
+		sv->maps[i].svc = sv;
+	return sv;
+}
+
+void
+svc_serve(struct svc *sv)
+{
+	struct epset	*set = sv->ep->set;
+	bool		 udp = sv->ep->conf.type == CONF_EP_UDP_SERVICE;
+
+	if (sv->ms != NULL || sv->opening || now_ms() < sv->retry_at ||
+	    modem_state(set->modem) != MODEM_READY ||
+	    msockset_free_slots(set->msocks) == 0)
+		return;
+	sv->ms = msock_open(set->msocks,
+	    udp ? MSOCK_UDP_SERVICE : MSOCK_TCP_LISTENER, "127.0.0.1", 0,
+	    sv->ep->conf.local_port,
+	    sv->ep->conf.access_mode == CONF_ACCESS_PUSH,
+	    set->conf->timeouts.qiopen * 1000, &svc_ops, sv);
+	if (sv->ms == NULL)
+		return;
+	msock_set_label(sv->ms, sv->ep->conf.name);
+	sv->opening = true;
+}
+
+void
+svc_free(struct svc *sv)
+{
+	int	 i;
+
+	if (sv == NULL)
+		return;
+	if (sv->ms != NULL)
+		msock_close(sv->ms);
+	for (i = 0; i < SVC_UDP_MAP_MAX; i++)
+		svc_map_free(&sv->maps[i]);
+	event_free(sv->timer);
+	free(sv);
+}
+
+static void
+svc_opened(void *arg, int err)
+{
+	struct svc	*sv = arg;
+
+	sv->opening = false;
+	if (err != 0) {
+		log_warnx("%s: modem could not listen on port %d (error %d); "
+		    "retrying", sv->ep->conf.name, sv->ep->conf.local_port,
+		    err);
+		sv->ms = NULL;
+		sv->ep->failed++;
+		sv->retry_at = now_ms() + SVC_RETRY_MS;
+		svc_arm(sv, SVC_RETRY_MS);
+		return;
+	}
+	log_info("%s: modem listens on port %d (%s, slot %d)",
+	    sv->ep->conf.name, sv->ep->conf.local_port,
+	    sv->ep->conf.type == CONF_EP_UDP_SERVICE ? "UDP SERVICE" :
+	    "TCP LISTENER", msock_id(sv->ms));
+}
+
+static void
+svc_gone(void *arg, const char *why)
+{
+	struct svc	*sv = arg;
+
+	log_info("%s: modem socket lost (%s); reopened when the modem is "
+	    "ready", sv->ep->conf.name, why);
+	sv->ms = NULL;
+	sv->opening = false;
+	sv->qcount = 0;
+}
+
+static void
+svc_incoming(void *arg, struct msock *ms, const struct msock_peer *from)
+{
+	struct svc	*sv = arg;
+	struct endpoint	*ep = sv->ep;
+
+	if (ep->active >= ep->conf.max_connections) {
+		log_warnx("%s: max_connections (%d) reached: refusing %s:%d",
+		    ep->conf.name, ep->conf.max_connections, from->ip,
+		    from->port);
+		ep->refused++;
+		msock_close(ms);
+		return;
+	}
+	bridge_new_incoming(ep, ms, from);
+}
+
+/* A local UDP socket connected to the forward target, for one peer. */
+static struct udpmap *
+svc_map_get(struct svc *sv, const char *ip, int port)
+{
+	struct sockaddr_in	 sin;
+	struct udpmap		*m, *lru = NULL, *free_m = NULL;
+	const struct conf_forward *f = &sv->ep->conf.forward;
+	int			 i, fd;
+
+	for (i = 0; i < SVC_UDP_MAP_MAX; i++) {
+		m = &sv->maps[i];
+		if (!m->in_use) {
+			if (free_m == NULL)
+				free_m = m;
+			continue;
+		}
+		if (m->peer.port == port && strcmp(m->peer.ip, ip) == 0)
+			return m;
+		if (lru == NULL || m->last_used < lru->last_used)
+			lru = m;
+	}
+	if (free_m == NULL) {
+		log_info("%s: %d peers mapped: dropping the least recently "
+		    "used (%s:%d)", sv->ep->conf.name, SVC_UDP_MAP_MAX,
+		    lru->peer.ip, lru->peer.port);
+		svc_map_free(lru);
+		free_m = lru;
+	}
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)f->port);
+	inet_pton(AF_INET, f->host, &sin.sin_addr);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1 || connect(fd, (struct sockaddr *)&sin,
+	    sizeof(sin)) == -1) {
+		log_warn("%s: local UDP socket", sv->ep->conf.name);
+		if (fd != -1)
+			close(fd);
+		return NULL;
+	}
+	m = free_m;
+	m->in_use = true;
+	m->fd = fd;
+	strlcpy(m->peer.ip, ip, sizeof(m->peer.ip));
+	m->peer.port = port;
+	m->last_used = now_ms();
+	m->ev = event_new(sv->ep->set->base, fd, EV_READ | EV_PERSIST,
+	    svc_map_read_cb, m);
+	if (!sv->paused)
+		event_add(m->ev, NULL);
+	log_debug("%s: new peer %s:%d", sv->ep->conf.name, ip, port);
+	if (sv->ep->conf.idle_timeout > 0 && !evtimer_pending(sv->timer, NULL))
+		svc_arm(sv, sv->ep->conf.idle_timeout * 1000LL);
+	return m;
+}
+
+/* True if ip is an IPv4 or IPv6 literal (it goes into AT+QISEND). */
+static bool
+svc_ip_ok(const char *ip)
+{
+	unsigned char	 buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, ip, buf) == 1 ||
+	    inet_pton(AF_INET6, ip, buf) == 1;
+}
+
+static void
+svc_received(void *arg, const uint8_t *data, size_t len, const char *ip,
+    int port)
+{
+	struct svc	*sv = arg;
+	struct udpmap	*m;
+
+	if (ip == NULL || !svc_ip_ok(ip) || port <= 0 || port > 65535) {
+		log_warnx("%s: datagram without a valid sender dropped",
+		    sv->ep->conf.name);
+		return;
+	}
+	if ((m = svc_map_get(sv, ip, port)) == NULL)
+		return;
+	m->last_used = now_ms();
+	if (send(m->fd, data, len, MSG_DONTWAIT) == -1)
+		log_debug("%s: forward target: %s", sv->ep->conf.name,
+		    strerror(errno));	/* UDP: the local server is down */
+}
+
+static void
+svc_pause(struct svc *sv, bool pause)
+{
+	int	 i;
+
+	if (sv->paused == pause)
+		return;
+	sv->paused = pause;
+	for (i = 0; i < SVC_UDP_MAP_MAX; i++)
+		if (sv->maps[i].in_use) {
+			if (pause)
+				event_del(sv->maps[i].ev);
+			else
+				event_add(sv->maps[i].ev, NULL);
+		}
+}
+
+/* The local server answered a peer: queue it for AT+QISEND. */
+static void
+svc_map_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct udpmap	*m = arg;
+	struct svc	*sv = m->svc;
+	struct dgram	*d;
+	uint8_t		 buf[MSOCK_SEND_MAX + 1];
+	ssize_t		 n;
+
+	while (sv->qcount < SVC_UDP_QUEUE_MAX) {
+		n = recv(fd, buf, sizeof(buf), MSG_TRUNC | MSG_DONTWAIT);
+		if (n == -1)
+			return;		/* EAGAIN, or ICMP refusal: nothing */
+		m->last_used = now_ms();
+		if (n == 0)
+			continue;	/* AT+QISEND cannot send empty ones */
+		if ((size_t)n > MSOCK_SEND_MAX) {
+			log_warnx("%s: local server sent a %zd-byte datagram; "
+			    "the modem sends at most %d: dropped",
+			    sv->ep->conf.name, n, MSOCK_SEND_MAX);
+			continue;
+		}
+		if (sv->ms == NULL)
+			continue;	/* modem socket down: nowhere to go */
+		d = &sv->q[(sv->qhead + sv->qcount) % SVC_UDP_QUEUE_MAX];
+		d->dest = m->peer;
+		d->len = (size_t)n;
+		memcpy(d->data, buf, (size_t)n);
+		sv->qcount++;
+		msock_kick(sv->ms);
+	}
+	svc_pause(sv, true);
+}
+
+static size_t
+svc_next_chunk(void *arg, uint8_t *buf, size_t max, struct msock_peer *dest)
+{
+	struct svc	*sv = arg;
+	struct dgram	*d;
+
+	if (sv->qcount == 0)
+		return 0;
+	d = &sv->q[sv->qhead];
+	sv->qhead = (sv->qhead + 1) % SVC_UDP_QUEUE_MAX;
+	sv->qcount--;
+	*dest = d->dest;
+	memcpy(buf, d->data, d->len);
+	svc_pause(sv, false);
+	return d->len;
+}
+
+static bool
+svc_can_receive(void *arg)
+{
+	return true;	/* datagrams go straight to a local socket */
+}
+
+static const struct msock_ops svc_ops = {
+	.opened = svc_opened,
+	.received = svc_received,
+	.can_receive = svc_can_receive,
+	.next_chunk = svc_next_chunk,
+	.gone = svc_gone,
+	.incoming = svc_incoming,
+};
