@@ -45,6 +45,9 @@ struct atq {
 	int			 in_read;	/* re-entrancy guard */
 	bool			 detach_pending;
 	struct event		*timer;
+	struct event		*settle;	/* waiting for a quiet line */
+	bool			 settling;
+	long long		 settle_until;	/* hard limit */
 	int			 tmo_ms[TMO__COUNT];
 	struct atq_stats	 stats;
 };
@@ -53,6 +56,8 @@ static void	atq_read_cb(struct bufferevent *, void *);
 static void	atq_event_cb(struct bufferevent *, short, void *);
 static void	atq_timer_cb(evutil_socket_t, short, void *);
 static void	atq_start_next(struct atq *);
+static void	atq_settle_cb(evutil_socket_t, short, void *);
+static void	atq_settle(struct atq *);
 static void	atq_complete(struct atq *, enum atq_result,
 		    const struct at_event *);
 
@@ -81,6 +86,7 @@ atq_new(struct event_base *base, const struct atq_ops *ops, void *arg)
 	q->ops = *ops;
 	q->arg = arg;
 	q->timer = evtimer_new(base, atq_timer_cb, q);
+	q->settle = evtimer_new(base, atq_settle_cb, q);
 	memcpy(q->tmo_ms, tmo_default_ms, sizeof(q->tmo_ms));
 	at_parser_init(&q->parser);
 	return q;
@@ -93,6 +99,7 @@ atq_free(struct atq *q)
 		return;
 	atq_detach(q);
 	event_free(q->timer);
+	event_free(q->settle);
 	free(q);
 }
 
@@ -111,6 +118,34 @@ atq_attach(struct atq *q, int fd)
 	bufferevent_enable(q->bev, EV_READ | EV_WRITE);
 	at_parser_init(&q->parser);
 	q->probes_failed = 0;
+	/* Answers to a previous user of the line may still be coming. */
+	atq_settle(q);
+}
+
+/*
+ * Send nothing until the line has been quiet for SETTLE_QUIET_MS (at
+ * most SETTLE_MAX_MS): late answers to a command that timed out, or to
+ * a previous run, are absorbed instead of being taken for the answer to
+ * the next command.
+ */
+static void
+atq_settle(struct atq *q)
+{
+	struct timeval	 tv = { 0, SETTLE_QUIET_MS * 1000 };
+
+	if (!q->settling)
+		q->settle_until = now_ms() + SETTLE_MAX_MS;
+	q->settling = true;
+	evtimer_add(q->settle, &tv);
+}
+
+static void
+atq_settle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct atq	*q = arg;
+
+	q->settling = false;
+	atq_start_next(q);
 }
 
 bool
@@ -158,6 +193,8 @@ atq_detach(struct atq *q)
 		q->bev = NULL;
 	}
 	q->detach_pending = false;
+	q->settling = false;
+	evtimer_del(q->settle);
 	atq_abort_all(q);
 }
 
@@ -284,7 +321,8 @@ atq_start_next(struct atq *q)
 {
 	struct atq_cmd	*c = NULL;
 
-	if (q->cur != NULL || q->bev == NULL || q->detach_pending)
+	if (q->cur != NULL || q->bev == NULL || q->detach_pending ||
+	    q->settling)
 		return;
 	if (q->head != NULL && (q->last_was_pump || q->ops.pump == NULL)) {
 		c = q->head;
@@ -352,7 +390,9 @@ atq_probe_done(void *arg, enum atq_result res, const struct at_event *ev)
 	struct atq	*q = arg;
 
 	if (res == ATQ_RES_OK) {
+		/* This OK may be a late answer: let the real one arrive. */
 		q->probes_failed = 0;
+		atq_settle(q);
 		return;
 	}
 	if (res == ATQ_RES_ABORTED)
@@ -444,6 +484,12 @@ atq_handle(struct atq *q, const struct at_event *ev)
 		    log_escape(esc, sizeof(esc), ev->line, ev->line_len));
 		if (c == NULL || c->phase == PHASE_QUEUED) {
 			q->stats.unexpected++;
+			if (q->settling) {
+				log_debug("modem: late final result \"%s\" "
+				    "absorbed", log_escape(esc, sizeof(esc),
+				    ev->line, ev->line_len));
+				return;
+			}
 			log_info("modem: unexpected final result \"%s\"",
 			    log_escape(esc, sizeof(esc), ev->line,
 			    ev->line_len));
@@ -510,6 +556,8 @@ atq_read_cb(struct bufferevent *bev, void *arg)
 	size_t		 len, n;
 	unsigned char	*p;
 
+	if (q->settling && now_ms() < q->settle_until)
+		atq_settle(q);		/* not quiet yet */
 	q->in_read++;
 	while (!q->detach_pending &&
 	    (len = evbuffer_get_contiguous_space(in)) > 0) {

@@ -90,6 +90,7 @@ struct bridge {
 	long long		 deadline;	/* connect deadline */
 	long long		 last_traffic;
 	unsigned long		 serial;
+	const char		*flush_why;	/* why the modem side ended */
 };
 
 static const struct msock_ops bridge_msock_ops;
@@ -219,7 +220,7 @@ bridge_maybe_finish(struct bridge *b)
 		return;
 	case BRIDGE_FLUSHING:
 		if (bridge_down_len(b) == 0 || b->client_gone)
-			bridge_free(b, "remote side closed");
+			bridge_free(b, b->flush_why);
 		return;
 	}
 }
@@ -587,13 +588,29 @@ bridge_opened(void *arg, int err)
 	struct bridge	*b = arg;
 	int		 idle = b->ep->conf.idle_timeout;
 
+	if (err == MSOCK_ERR_MODEM && now_ms() < b->deadline) {
+		/* Not the destination's fault: wait for the modem again. */
+		log_info("%s: client %lu: modem failed while connecting; "
+		    "waiting for it", b->ep->conf.name, b->serial);
+		b->ms = NULL;
+		b->holds_slot = false;
+		b->ep->active--;
+		b->state = BRIDGE_WAITING;
+		TAILQ_INSERT_HEAD(&b->ep->set->waitq, b, qentry);
+		b->ep->set->nwaiting++;
+		b->queued = true;
+		bridge_arm(b, b->deadline - now_ms());
+		return;
+	}
 	if (err != 0) {
 		char	 why[64];
 
 		b->ms = NULL;	/* the slot layer closes it */
 		b->ep->failed++;
-		if (err == -1)
+		if (err == MSOCK_ERR_TIMEOUT)
 			snprintf(why, sizeof(why), "connect timed out");
+		else if (err == MSOCK_ERR_MODEM)
+			snprintf(why, sizeof(why), "modem failed");
 		else
 			snprintf(why, sizeof(why), "connect failed: error %d",
 			    err);
@@ -703,6 +720,7 @@ bridge_peer_closed(void *arg)
 
 	/* Every byte is read: deliver, then close the client. */
 	b->state = BRIDGE_FLUSHING;
+	b->flush_why = "remote closed";
 	msock_close(b->ms);
 	b->ms = NULL;
 	bridge_arm(b, BRIDGE_FLUSH_MS);
@@ -721,6 +739,7 @@ bridge_gone(void *arg, const char *why)
 	b->ep->failed++;
 	/* What already arrived is still delivered, then EOF. */
 	b->state = BRIDGE_FLUSHING;
+	b->flush_why = "modem connection lost";
 	bridge_arm(b, BRIDGE_FLUSH_MS);
 	bridge_discard_up(b);
 	bridge_maybe_finish(b);

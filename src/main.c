@@ -39,6 +39,8 @@ struct daemon {
 	struct control		*ctl;
 	struct event		*sigterm, *sigint, *sighup;
 	struct event		*shutdown_timer;
+	struct event		*watchdog;
+	uint64_t		 watchdog_usec;
 	long long		 shutdown_deadline;
 	bool			 stopping;
 };
@@ -70,6 +72,49 @@ d_ready(void *arg)
 	sd_notify(0, "STATUS=ready");
 	epset_serve(d->eps);
 	control_modem_ready(d->ctl);
+}
+
+/* Tell systemd what the modem is doing (STATUS=). */
+static void
+d_status(struct daemon *d, const char *why)
+{
+	enum modem_state	 st = modem_state(d->modem);
+	long long		 retry = modem_retry_in(d->modem);
+
+	if (st == MODEM_READY)
+		sd_notifyf(0, "STATUS=ready: %d connection%s",
+		    d->eps != NULL ? epset_clients(d->eps) : 0,
+		    d->eps != NULL && epset_clients(d->eps) == 1 ? "" : "s");
+	else if (retry >= 0)
+		sd_notifyf(0, "STATUS=modem %s (%s), retrying in %lld s",
+		    st == MODEM_ABSENT ? "absent" : "unavailable", why,
+		    (retry + 999) / 1000);
+	else
+		sd_notifyf(0, "STATUS=%s", why);
+}
+
+static void
+d_state(void *arg, enum modem_state st, const char *why)
+{
+	struct daemon	*d = arg;
+
+	d_status(d, st == MODEM_RECOVERING || st == MODEM_ABSENT ? why :
+	    modem_state_name(st));
+}
+
+/* WATCHDOG=1 comes from the loop itself: a stuck loop sends nothing. */
+static void
+d_watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon	*d = arg;
+	struct timeval	 tv;
+
+	sd_notify(0, "WATCHDOG=1");
+	if (modem_state(d->modem) == MODEM_READY)
+		d_status(d, "ready");
+	tv.tv_sec = (time_t)(d->watchdog_usec / 2 / 1000000);
+	tv.tv_usec = (suseconds_t)(d->watchdog_usec / 2 % 1000000);
+	evtimer_add(d->watchdog, &tv);
 }
 
 static void
@@ -261,6 +306,7 @@ main(int argc, char *argv[])
 		.urc_payload = d_urc_payload,
 		.pump = d_pump,
 		.slot_owned = d_slot_owned,
+		.state_changed = d_state,
 	};
 	struct daemon	 d;
 	const char	*path = BG96_CONF_PATH;
@@ -359,7 +405,12 @@ main(int argc, char *argv[])
 	log_info("bg96d %s: started (config %s, modem %s)", PACKAGE_VERSION,
 	    d.conf->path, d.conf->modem.device);
 	modem_start(d.modem);
-	sd_notify(0, "READY=1\nSTATUS=starting");
+	sd_notify(0, "READY=1");
+	if (sd_watchdog_enabled(0, &d.watchdog_usec) > 0 &&
+	    d.watchdog_usec > 0) {
+		d.watchdog = evtimer_new(d.base, d_watchdog_cb, &d);
+		d_watchdog_cb(-1, 0, &d);
+	}
 
 	event_base_dispatch(d.base);
 
@@ -368,6 +419,8 @@ main(int argc, char *argv[])
 	event_free(d.sighup);
 	if (d.shutdown_timer != NULL)
 		event_free(d.shutdown_timer);
+	if (d.watchdog != NULL)
+		event_free(d.watchdog);
 	control_free(d.ctl);
 	epset_free(d.eps);
 	modem_free(d.modem);

@@ -6,9 +6,14 @@
  * command queue; a step's answer decides whether to go on, wait, or
  * recover.  Recovery backs off exponentially up to [modem] backoff_max.
  */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -63,6 +68,12 @@ struct modem {
 	char			 last_line[256];	/* info line of a step */
 	int			 stale[AT_NSLOTS];
 	int			 nstale;
+	int			 silent_streak;	/* recoveries: modem mute */
+	int			 act_failures;	/* AT+QIACT refused in a row */
+	bool			 await_rdy;	/* after AT+CFUN=1,1 */
+	pid_t			 reset_pid;	/* reset_command running */
+	long long		 reset_deadline;
+	long long		 reg_lost_at;	/* READY but unregistered since */
 };
 
 static const char *state_names[] = {
@@ -87,6 +98,13 @@ static void	modem_init_step(struct modem *);
 static void	modem_reg_poll(struct modem *);
 static void	modem_activate(struct modem *);
 static void	modem_recover(struct modem *, const char *);
+static void	modem_backoff(struct modem *, enum modem_state, const char *);
+static void	modem_escalate(struct modem *, const char *);
+static void	modem_health(struct modem *);
+static int	modem_parse_reg(const char *, bool);
+static void	modem_reg_update(struct modem *);
+static bool	modem_registered(const struct modem *);
+static void	modem_silent(struct modem *, const char *);
 
 const char *
 modem_state_name(enum modem_state s)
@@ -161,6 +179,15 @@ modem_info(const struct modem *m)
 	return &m->info;
 }
 
+long long
+modem_retry_in(const struct modem *m)
+{
+	if ((m->state != MODEM_RECOVERING && m->state != MODEM_ABSENT) ||
+	    m->await_rdy)
+		return -1;
+	return (long long)m->backoff_ms - (now_ms() - m->state_since);
+}
+
 const struct modem_counters *
 modem_counters(const struct modem *m)
 {
@@ -189,6 +216,8 @@ modem_set_state(struct modem *m, enum modem_state new, const char *why)
 		    state_names[new], why);
 	m->state = new;
 	m->state_since = now_ms();
+	if (m->ops.state_changed != NULL)
+		m->ops.state_changed(m->arg, new, why);
 
 	switch (new) {
 	case MODEM_ABSENT:
@@ -212,7 +241,11 @@ modem_set_state(struct modem *m, enum modem_state new, const char *why)
 		break;
 	case MODEM_READY:
 		m->backoff_ms = 0;
+		m->silent_streak = 0;
+		m->act_failures = 0;
+		m->reg_lost_at = 0;
 		m->counters.bringups++;
+		modem_arm(m, HEALTH_POLL_MS);
 		if (m->ops.ready != NULL)
 			m->ops.ready(m->arg);
 		break;
@@ -239,7 +272,7 @@ modem_open(struct modem *m)
 	    m->conf->modem.flow_control == CONF_FLOW_RTSCTS, err, sizeof(err));
 	if (m->serial == NULL) {
 		m->counters.line_lost++;
-		modem_recover(m, err);
+		modem_backoff(m, MODEM_ABSENT, err);
 		return;
 	}
 	atq_attach(m->atq, serial_fd(m->serial));
@@ -252,9 +285,30 @@ modem_start(struct modem *m)
 	modem_open(m);
 }
 
-/* Drop the line and everything on it; come back after the backoff. */
+/*
+ * Recovery policy, in one place.  Every cause lands in one of three
+ * functions:
+ * - modem_recover(): the line is gone or unusable (EOF/EIO, open fails):
+ *   drop it, reopen after an exponential backoff capped at backoff_max.
+ * - modem_silent(): the line is there but the modem does not answer:
+ *   as modem_recover(), and from the second time in a row the optional
+ *   [modem] reset_command (GPIO power cycle) runs before the reopen.
+ * - modem_escalate(): the modem answers but is stuck (no registration,
+ *   no context, bring-up refused): AT+CFUN=1,1, wait for RDY, bring up
+ *   again; if even that fails, modem_silent().
+ * Unexpected RDY / POWERED DOWN and PDP loss are handled where they are
+ * seen (modem_urc): all sockets go, bring-up resumes at the right step.
+ * Each closes the affected sockets first (ops.down), so no client hangs.
+ */
 static void
 modem_recover(struct modem *m, const char *why)
+{
+	modem_backoff(m, MODEM_RECOVERING, why);
+}
+
+/* Drop the line; state is RECOVERING, or ABSENT if it cannot be opened. */
+static void
+modem_backoff(struct modem *m, enum modem_state st, const char *why)
 {
 	int	 cap = m->conf->modem.backoff_max * 1000;
 
@@ -263,6 +317,7 @@ modem_recover(struct modem *m, const char *why)
 	serial_close(m->serial);
 	m->serial = NULL;
 	m->ctx_active = false;
+	m->await_rdy = false;
 	m->info.ip[0] = '\0';
 	if (m->backoff_ms == 0)
 		m->backoff_ms = BACKOFF_MIN_MS;
@@ -270,9 +325,107 @@ modem_recover(struct modem *m, const char *why)
 		m->backoff_ms *= 2;
 	if (m->backoff_ms > cap)
 		m->backoff_ms = cap;
-	modem_set_state(m, MODEM_RECOVERING, why);
+	modem_set_state(m, st, why);
 	log_info("modem: retrying in %d ms", m->backoff_ms);
 	modem_arm(m, m->backoff_ms);
+}
+
+static void
+modem_silent(struct modem *m, const char *why)
+{
+	m->counters.unresponsive++;
+	m->silent_streak++;
+	modem_recover(m, why);
+}
+
+static void
+modem_cfun_done(void *arg, enum atq_result res, const struct at_event *ev)
+{
+	struct modem	*m = arg;
+
+	if (m->state != MODEM_RECOVERING || !m->await_rdy ||
+	    res == ATQ_RES_ABORTED)
+		return;
+	if (res != ATQ_RES_OK) {
+		m->await_rdy = false;
+		modem_silent(m, "AT+CFUN=1,1 not accepted");
+		return;
+	}
+	log_info("modem: restarting; waiting up to %d s for RDY",
+	    BOOT_PROBE_S);
+}
+
+static void
+modem_escalate(struct modem *m, const char *why)
+{
+	struct atq_cmd	*c;
+
+	if (!atq_attached(m->atq)) {
+		modem_silent(m, why);
+		return;
+	}
+	m->counters.cfun_resets++;
+	modem_sockets_down(m, why);
+	atq_abort_all(m->atq);
+	m->ctx_active = false;
+	m->info.ip[0] = '\0';
+	modem_set_state(m, MODEM_RECOVERING, why);
+	log_warnx("modem: restarting it with AT+CFUN=1,1");
+	m->await_rdy = true;
+	c = atq_cmd_new(TMO_CFUN, "AT+CFUN=1,1");
+	c->on_done = modem_cfun_done;
+	c->arg = m;
+	atq_submit(m->atq, c, true);
+	modem_arm(m, BOOT_PROBE_S * 1000);
+}
+
+/* Start [modem] reset_command; true if it is running. */
+static bool
+modem_run_reset(struct modem *m)
+{
+	const char	*cmd = m->conf->modem.reset_command;
+	pid_t		 pid;
+
+	if (cmd[0] == '\0' || m->silent_streak < 2)
+		return false;
+	m->silent_streak = 0;
+	m->counters.reset_commands++;
+	log_warnx("modem: running reset_command %s", cmd);
+	pid = fork();
+	if (pid == -1) {
+		log_warn("modem: fork for reset_command");
+		return false;
+	}
+	if (pid == 0) {
+		execl(cmd, cmd, m->conf->modem.device, (char *)NULL);
+		_exit(127);
+	}
+	m->reset_pid = pid;
+	m->reset_deadline = now_ms() + RESET_COMMAND_S * 1000LL;
+	return true;
+}
+
+/* reset_command finished (or ran out of time)? */
+static bool
+modem_reset_done(struct modem *m)
+{
+	int	 status;
+	pid_t	 r;
+
+	if (m->reset_pid == 0)
+		return true;
+	r = waitpid(m->reset_pid, &status, WNOHANG);
+	if (r == 0 && now_ms() < m->reset_deadline)
+		return false;
+	if (r == 0) {
+		log_warnx("modem: reset_command still running after %d s; "
+		    "killing it", RESET_COMMAND_S);
+		kill(m->reset_pid, SIGKILL);
+		waitpid(m->reset_pid, &status, 0);
+	} else if (r > 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
+		log_warnx("modem: reset_command failed (status %d)", status);
+	m->reset_pid = 0;
+	return true;
 }
 
 void
@@ -284,12 +437,77 @@ modem_reset(struct modem *m, const char *why)
 }
 
 static void
+modem_health_line(void *arg, const char *line)
+{
+	struct modem	*m = arg;
+
+	m->reg[0] = modem_parse_reg(line, true);
+	modem_reg_update(m);
+}
+
+static void
+modem_health_done(void *arg, enum atq_result res, const struct at_event *ev)
+{
+	struct modem	*m = arg;
+
+	if (m->state != MODEM_READY || res != ATQ_RES_OK)
+		return;		/* timeouts: the queue probes by itself */
+	if (modem_registered(m))
+		m->reg_lost_at = 0;
+	else if (m->reg_lost_at == 0)
+		m->reg_lost_at = now_ms();
+}
+
+/*
+ * READY: every HEALTH_POLL_MS, when the line is idle, ask for the LTE
+ * registration (a liveness probe too), and give up on a registration
+ * that stays lost for registration_timeout.
+ */
+static void
+modem_health(struct modem *m)
+{
+	struct atq_cmd	*c;
+
+	if (m->reg_lost_at != 0 && now_ms() - m->reg_lost_at >
+	    m->conf->modem.registration_timeout * 1000LL) {
+		m->counters.reg_timeouts++;
+		modem_escalate(m, "registration lost for too long");
+		return;
+	}
+	if (atq_idle(m->atq)) {
+		c = atq_cmd_new(TMO_COMMAND, "AT+CEREG?");
+		c->prefix = "+CEREG:";
+		c->on_line = modem_health_line;
+		c->on_done = modem_health_done;
+		c->arg = m;
+		atq_submit(m->atq, c, false);
+	}
+	modem_arm(m, HEALTH_POLL_MS);
+}
+
+static void
 modem_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct modem	*m = arg;
 
 	switch (m->state) {
 	case MODEM_RECOVERING:
+		if (m->await_rdy) {
+			/* No RDY after AT+CFUN=1,1: probe anyway. */
+			m->await_rdy = false;
+			modem_set_state(m, MODEM_PROBING, "no RDY after restart");
+			break;
+		}
+		if (m->reset_pid == 0 && modem_run_reset(m)) {
+			modem_arm(m, 200);
+			break;
+		}
+		if (!modem_reset_done(m)) {
+			modem_arm(m, 200);
+			break;
+		}
+		modem_open(m);
+		break;
 	case MODEM_ABSENT:
 		modem_open(m);
 		break;
@@ -303,7 +521,7 @@ modem_timer_cb(evutil_socket_t fd, short what, void *arg)
 		if (now_ms() - m->state_since >
 		    m->conf->modem.registration_timeout * 1000LL) {
 			m->counters.reg_timeouts++;
-			modem_recover(m, "no network registration in time");
+			modem_escalate(m, "no network registration in time");
 			return;
 		}
 		modem_reg_poll(m);
@@ -312,6 +530,7 @@ modem_timer_cb(evutil_socket_t fd, short what, void *arg)
 		modem_activate(m);
 		break;
 	case MODEM_READY:
+		modem_health(m);
 		break;
 	}
 }
@@ -337,8 +556,7 @@ modem_probe_done(void *arg, enum atq_result res, const struct at_event *ev)
 		return;
 	}
 	if (now_ms() > m->probe_deadline) {
-		m->counters.unresponsive++;
-		modem_recover(m, "modem does not answer AT");
+		modem_silent(m, "modem does not answer AT");
 		return;
 	}
 	/* ERROR or timeout (autobaud, boot in progress): try again. */
@@ -381,8 +599,7 @@ modem_step_done(void *arg, enum atq_result res, const struct at_event *ev)
 	if (m->state != MODEM_INITIALIZING || res == ATQ_RES_ABORTED)
 		return;
 	if (res == ATQ_RES_TIMEOUT) {
-		m->counters.unresponsive++;
-		modem_recover(m, "bring-up command timed out");
+		modem_silent(m, "bring-up command timed out");
 		return;
 	}
 	switch ((enum step)m->step) {
@@ -454,7 +671,7 @@ modem_step_done(void *arg, enum atq_result res, const struct at_event *ev)
 			modem_arm(m, 1000);
 			return;
 		}
-		modem_recover(m, "SIM not ready");
+		modem_escalate(m, "SIM not ready");
 		return;
 	case STEP_ATE0:
 	case STEP_CMEE:
@@ -467,8 +684,7 @@ modem_step_done(void *arg, enum atq_result res, const struct at_event *ev)
 				    "continuing");
 				break;
 			}
-			m->counters.unresponsive++;
-			modem_recover(m, "bring-up command refused");
+			modem_escalate(m, "bring-up command refused");
 			return;
 		}
 		break;
@@ -720,8 +936,7 @@ modem_act_done(void *arg, enum atq_result res, const struct at_event *ev)
 	if (m->state != MODEM_ACTIVATING || res == ATQ_RES_ABORTED)
 		return;
 	if (res == ATQ_RES_TIMEOUT) {
-		m->counters.unresponsive++;
-		modem_recover(m, "context activation timed out");
+		modem_silent(m, "context activation timed out");
 		return;
 	}
 	if (!m->ctx_active) {
@@ -736,14 +951,19 @@ modem_act_done(void *arg, enum atq_result res, const struct at_event *ev)
 			atq_submit(m->atq, c, false);
 			return;
 		}
-		modem_recover(m, "context activation failed");
+		modem_escalate(m, "context query failed");
 		return;
 	}
 	if (m->info.ip[0] == '\0') {
 		if (res != ATQ_RES_OK) {
 			m->ctx_active = false;
-			log_warnx("modem: AT+QIACT failed");
-			modem_arm(m, BACKOFF_MIN_MS * 5);
+			if (++m->act_failures >= QIACT_TRIES) {
+				m->act_failures = 0;
+				modem_escalate(m, "context activation refused");
+				return;
+			}
+			log_warnx("modem: AT+QIACT refused; trying again");
+			modem_arm(m, QIACT_RETRY_MS);
 			return;
 		}
 		c = atq_cmd_new(TMO_QIACT, "AT+QIACT?");
@@ -801,12 +1021,20 @@ modem_urc(void *arg, const char *line)
 	if (strcmp(line, "RDY") == 0) {
 		if (m->state == MODEM_PROBING)
 			return;
+		if (m->state == MODEM_RECOVERING && m->await_rdy) {
+			m->await_rdy = false;
+			atq_abort_all(m->atq);
+			modem_set_state(m, MODEM_PROBING, "modem restarted");
+			return;
+		}
+		if (m->state == MODEM_RECOVERING)
+			return;
 		modem_rebooted(m, "modem rebooted (RDY)");
 		return;
 	}
 	if (strcmp(line, "POWERED DOWN") == 0 ||
 	    strcmp(line, "PSM POWER DOWN") == 0) {
-		if (m->state != MODEM_PROBING)
+		if (m->state != MODEM_PROBING && m->state != MODEM_RECOVERING)
 			modem_rebooted(m, "modem powered down");
 		return;
 	}
@@ -817,8 +1045,15 @@ modem_urc(void *arg, const char *line)
 
 		m->reg[idx] = modem_parse_reg(line, false);
 		modem_reg_update(m);
-		if (was && !modem_registered(m))
+		if (was && !modem_registered(m)) {
 			log_warnx("modem: registration lost (%s)", line);
+			m->counters.reg_lost++;
+			if (m->state == MODEM_READY)
+				m->reg_lost_at = now_ms();
+		} else if (!was && modem_registered(m) && m->reg_lost_at) {
+			log_info("modem: registered again");
+			m->reg_lost_at = 0;
+		}
 		return;
 	}
 	if (sscanf(line, "+QIURC: \"pdpdeact\",%d", &cid) == 1) {
@@ -879,6 +1114,5 @@ modem_unresponsive(void *arg)
 {
 	struct modem	*m = arg;
 
-	m->counters.unresponsive++;
-	modem_recover(m, "modem stopped answering");
+	modem_silent(m, "modem stopped answering");
 }

@@ -250,7 +250,8 @@ slot_qiopen_done(void *arg, enum atq_result res, const struct at_event *ev)
 
 		s->ops = NULL;
 		s->owner = NULL;
-		ops->opened(owner, res == ATQ_RES_TIMEOUT ? -1 :
+		ops->opened(owner, res == ATQ_RES_TIMEOUT ||
+		    res == ATQ_RES_ABORTED ? MSOCK_ERR_MODEM :
 		    (ev != NULL && ev->code > 0 ? ev->code : 552));
 	}
 	if (res == ATQ_RES_ABORTED)
@@ -453,7 +454,7 @@ slot_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 			s->ops = NULL;
 			s->owner = NULL;
-			ops->opened(owner, -1);
+			ops->opened(owner, MSOCK_ERR_TIMEOUT);
 		}
 		slot_qiclose(s);
 		break;
@@ -868,7 +869,7 @@ msockset_down(struct msockset *set, const char *why)
 
 			s->ops = NULL;
 			s->owner = NULL;
-			ops->opened(owner, 561);
+			ops->opened(owner, MSOCK_ERR_MODEM);
 		} else
 			slot_gone(s, why);
 		slot_release(s);

@@ -35,6 +35,8 @@ struct modem_ops {
 	void	(*urc_payload)(void *, const struct at_event *);
 	/* Next data command when the queue is idle (see atq_ops.pump). */
 	struct atq_cmd *(*pump)(void *);
+	/* The state changed (for sd_notify STATUS=). */
+	void	(*state_changed)(void *, enum modem_state, const char *why);
 	/* Stale slots found at bring-up: slot id is open in the modem. */
 	bool	(*slot_owned)(void *, int id);
 };
@@ -63,6 +65,8 @@ struct modem_info {
 	int	 act;		/* access technology from +CxREG, -1 unknown */
 };
 const struct modem_info *modem_info(const struct modem *);
+/* Milliseconds until the next attempt while recovering, else -1. */
+long long	 modem_retry_in(const struct modem *);
 
 /* Recovery counters. */
 struct modem_counters {
@@ -72,6 +76,9 @@ struct modem_counters {
 	unsigned long	 unresponsive;	/* commands and probes timed out */
 	unsigned long	 reg_timeouts;	/* no registration in time */
 	unsigned long	 bringups;	/* times the modem became ready */
+	unsigned long	 reg_lost;	/* registration lost while up */
+	unsigned long	 cfun_resets;	/* AT+CFUN=1,1 restarts */
+	unsigned long	 reset_commands; /* [modem] reset_command runs */
 };
 const struct modem_counters *modem_counters(const struct modem *);
 

@@ -32,6 +32,9 @@ enum msock_type {
 #define MSOCK_SEND_MAX	1460
 #define MSOCK_READ_MAX	1500
 
+#define MSOCK_ERR_TIMEOUT	(-1)
+#define MSOCK_ERR_MODEM		(-2)
+
 /* A remote peer of a UDP SERVICE or TCP LISTENER socket. */
 struct msock_peer {
 	char	 ip[64];
@@ -39,7 +42,12 @@ struct msock_peer {
 };
 
 struct msock_ops {
-	/* +QIOPEN result: err 0 = open, a 5xx code, or -1 on timeout. */
+	/*
+	 * +QIOPEN result: err 0 = open, a 5xx code from the modem,
+	 * MSOCK_ERR_TIMEOUT (no +QIOPEN in time: the remote is slow or
+	 * unreachable) or MSOCK_ERR_MODEM (the modem itself failed: command
+	 * timeout, reboot, line lost; worth waiting for it to come back).
+	 */
 	void	(*opened)(void *, int err);
 	/* Bytes from the network (ip/port set for UDP SERVICE, else NULL/0). */
 	void	(*received)(void *, const uint8_t *, size_t, const char *ip,

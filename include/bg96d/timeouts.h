@@ -53,8 +53,27 @@ enum tmo_kind {
  * (ref. section 2.1 and 10: boot to RDY ~5 s, drivers wait up to 30 s). */
 #define BOOT_PROBE_S		30
 
+/*
+ * After opening the line and after a probe that followed a timeout,
+ * nothing is sent until the line has been quiet this long (at most
+ * SETTLE_MAX_MS): late answers must not be taken for new ones.  The
+ * modem answers AT within 300 ms (ref. section 10).
+ */
+#define SETTLE_QUIET_MS		300
+#define SETTLE_MAX_MS		2000
+
 /* Registration polling interval while waiting for CEREG/CGREG/CREG 1|5. */
 #define REG_POLL_MS		2000
+
+/* READY: liveness and registration check when the line is idle. */
+#define HEALTH_POLL_MS		30000
+
+/* AT+QIACT refused this many times in a row: restart the modem. */
+#define QIACT_TRIES		3
+#define QIACT_RETRY_MS		5000
+
+/* [modem] reset_command may run this long before it is killed. */
+#define RESET_COMMAND_S		30
 
 /* Backoff between recovery attempts: floor; the cap is backoff_max. */
 #define BACKOFF_MIN_MS		1000

@@ -114,7 +114,8 @@ class Env:
     """bg96sim + bg96d in a temp dir."""
 
     def __init__(self, name, sim_args=(), endpoints="", extra_conf="",
-                 start_daemon=True, verbose=1, wait_ready=True):
+                 start_daemon=True, verbose=1, wait_ready=True,
+                 modem_conf=""):
         self.dir = tempfile.mkdtemp(prefix="bg96-" + name + "-")
         self.link = os.path.join(self.dir, "modem")
         self.run = os.path.join(self.dir, "run")
@@ -127,9 +128,10 @@ class Env:
         self.sim_args = list(sim_args)
         with open(self.conf, "w") as f:
             f.write("[modem]\ndevice = %s\nbaud = 115200\n"
-                    "registration_timeout = 60\nbackoff_max = 2\n"
+                    "registration_timeout = 60\nbackoff_max = 2\n%s\n"
                     "[daemon]\nsocket_dir = %s\nlog_level = info\n"
-                    "%s\n%s\n" % (self.link, self.run, extra_conf, endpoints))
+                    "%s\n%s\n" % (self.link, modem_conf, self.run,
+                                   extra_conf, endpoints))
         self.start_sim()
         if start_daemon:
             self.start_daemon(verbose)

@@ -264,6 +264,26 @@ ctl_handle(struct evbuffer *out, char *line)
 			ctl_error(out, "usage: qiopen-silence on|off");
 			return;
 		}
+	} else if (strcmp(verb, "send-fail") == 0) {
+		if (arg != NULL && strcmp(arg, "on") == 0)
+			slot_set_send_fail(1);
+		else if (arg != NULL && strcmp(arg, "off") == 0)
+			slot_set_send_fail(0);
+		else {
+			ctl_error(out, "usage: send-fail on|off");
+			return;
+		}
+	} else if (strcmp(verb, "urc-storm") == 0) {
+		long	 i;
+
+		if ((n = ctl_number(arg, CTL_GARBAGE_MAX)) < 0) {
+			ctl_error(out, "usage: urc-storm N");
+			return;
+		}
+		/* Harmless URCs the host must route and ignore. */
+		for (i = 0; i < n; i++)
+			at_urc(i % 2 ? "+QIND: \"csq\",%ld,99" :
+			    "+CEREG: 1", i % 32);
 	} else if (strcmp(verb, "garbage") == 0) {
 		if ((n = ctl_number(arg, CTL_GARBAGE_MAX)) < 0) {
 			ctl_error(out, "usage: garbage N");

@@ -182,6 +182,7 @@ void		 slot_reset_all(void);
 void		 slot_ctx_down(int, int);
 void		 slot_output_drained(void);
 void		 slot_set_silence(int);
+void		 slot_set_send_fail(int);
 /* Appends the "slots" JSON array. */
 void		 slot_stats(struct evbuffer *);
 /* Resolves an IP literal or a --hosts name: 0, or -1. */

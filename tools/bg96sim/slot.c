@@ -98,6 +98,7 @@ struct slot {
 
 static struct slot	 slots[SIM_NSLOTS];
 static int		 silence;
+static int		 send_fail;	/* control "send-fail on" */
 static uint8_t		 iobuf[SLOT_DGRAM_MAX];
 
 static void	 slot_read_cb(evutil_socket_t, short, void *);
@@ -122,6 +123,13 @@ slot_init(void)
 			exit(1);
 		}
 	}
+}
+
+void
+slot_set_send_fail(int on)
+{
+	send_fail = on;
+	log_msg("send-fail %s", on ? "on" : "off");
 }
 
 void
@@ -908,6 +916,11 @@ slot_payload(const uint8_t *data, size_t len, void *arg)
 	if (s->state != SLOT_CONNECTED || s->fd == -1) {
 		log_msg("slot %d: closed during the send", s->id);
 		at_tcpip_error(567);
+		return;
+	}
+	if (send_fail) {
+		log_msg("slot %d: send-fail on: SEND FAIL", s->id);
+		at_final("SEND FAIL");
 		return;
 	}
 	if (s->type == SLOT_TCP || s->type == SLOT_INCOMING) {
