@@ -39,6 +39,7 @@
 #include "bg96d/log.h"
 #include "bg96d/modem.h"
 #include "bg96d/msock.h"
+#include "bg96d/socks.h"
 #include "bg96d/timeouts.h"
 #include "bg96d/util.h"
 
@@ -91,10 +92,14 @@ struct bridge {
 	long long		 last_traffic;
 	unsigned long		 serial;
 	const char		*flush_why;	/* why the modem side ended */
+	char			 host[CONF_HOST_MAX + 1];	/* destination */
+	int			 port;
+	bool			 socks;		/* SOCKS5 reply still owed */
 };
 
 static const struct msock_ops bridge_msock_ops;
 static void	bridge_free(struct bridge *, const char *why);
+static void	bridge_enqueue(struct bridge *);
 static void	bridge_maybe_finish(struct bridge *);
 
 static void
@@ -178,6 +183,35 @@ bridge_free(struct bridge *b, const char *why)
 	/* A slot or an endpoint quota may have become free. */
 	if (!ep->set->stopping)
 		epset_serve(ep->set);
+}
+
+/*
+ * End a bridge that never opened.  A SOCKS client is owed a reply with
+ * code rep (RFC 1928 section 6) first; it goes out before the close.
+ */
+static void
+bridge_fail(struct bridge *b, int rep, const char *why)
+{
+	uint8_t	 reply[10] = { 5, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
+
+	if (!b->socks || b->client_gone) {
+		bridge_free(b, why);
+		return;
+	}
+	b->socks = false;
+	reply[1] = (uint8_t)rep;
+	bufferevent_write(b->bev, reply, sizeof(reply));
+	bridge_dequeue(b);
+	if (b->holds_slot) {
+		b->holds_slot = false;
+		b->ep->active--;
+	}
+	b->ms = NULL;
+	b->state = BRIDGE_FLUSHING;
+	b->flush_why = why;
+	bridge_discard_up(b);
+	bridge_arm(b, BRIDGE_FLUSH_MS);
+	bridge_maybe_finish(b);
 }
 
 void
@@ -388,9 +422,12 @@ bridge_timer_cb(evutil_socket_t fd, short what, void *arg)
 	switch (b->state) {
 	case BRIDGE_WAITING:
 		b->ep->failed++;
-		bridge_free(b, modem_state(b->ep->set->modem) != MODEM_READY ?
-		    "modem not ready within connect_timeout" :
-		    "no free modem slot within connect_timeout");
+		if (modem_state(b->ep->set->modem) != MODEM_READY)
+			bridge_fail(b, SOCKS_REP_NETWORK,
+			    "modem not ready within connect_timeout");
+		else
+			bridge_fail(b, SOCKS_REP_FAILURE,
+			    "no free modem slot within connect_timeout");
 		return;
 	case BRIDGE_OPENING:
 		return;		/* the slot's own deadline decides */
@@ -452,6 +489,8 @@ bridge_new(struct endpoint *ep, int fd)
 		return NULL;
 	}
 	b = bridge_alloc(ep);
+	strlcpy(b->host, ep->conf.host, sizeof(b->host));
+	b->port = ep->conf.port;
 	if (ep->conf.type == CONF_EP_UDP) {
 		b->dgram = true;
 		b->fd = fd;
@@ -466,6 +505,17 @@ bridge_new(struct endpoint *ep, int fd)
 		event_add(b->rev, NULL);
 	} else
 		bridge_stream_setup(b, fd);
+	bridge_enqueue(b);
+	return b;
+}
+
+/* Put a new bridge in the wait queue, armed with connect_timeout. */
+static void
+bridge_enqueue(struct bridge *b)
+{
+	struct endpoint	*ep = b->ep;
+	struct epset	*set = ep->set;
+
 	b->state = BRIDGE_WAITING;
 	b->deadline = now_ms() + ep->conf.connect_timeout * 1000LL;
 	TAILQ_INSERT_TAIL(&set->waitq, b, qentry);
@@ -475,7 +525,37 @@ bridge_new(struct endpoint *ep, int fd)
 	bridge_arm(b, ep->conf.connect_timeout * 1000LL);
 	log_info("%s: client %lu connected", ep->conf.name, b->serial);
 	epset_serve(set);
-	return b;
+}
+
+void
+bridge_new_socks(struct endpoint *ep, struct bufferevent *bev,
+    const char *host, int port)
+{
+	struct bridge	*b;
+
+	if (ep->set->nwaiting >= EPSET_WAIT_MAX) {
+		static const uint8_t busy[10] = { 5, SOCKS_REP_FAILURE, 0, 1 };
+
+		log_warnx("%s: too many clients waiting; refusing one",
+		    ep->conf.name);
+		ep->refused++;
+		bufferevent_write(bev, busy, sizeof(busy));
+		bufferevent_free(bev);	/* best effort: the reply may go */
+		return;
+	}
+	b = bridge_alloc(ep);
+	strlcpy(b->host, host, sizeof(b->host));
+	b->port = port;
+	b->socks = true;
+	b->bev = bev;
+	bufferevent_setcb(b->bev, bridge_read_cb, bridge_write_cb,
+	    bridge_event_cb, b);
+	bufferevent_setwatermark(b->bev, EV_READ, 0, BRIDGE_UP_HIGH);
+	bufferevent_setwatermark(b->bev, EV_WRITE, BRIDGE_DOWN_LOW, 0);
+	bufferevent_enable(b->bev, EV_READ | EV_WRITE);
+	log_info("%s: client %lu asks for %s:%d", ep->conf.name, b->serial,
+	    host, port);
+	bridge_enqueue(b);
 }
 
 /* Address of a tcp-listener's forward target. */
@@ -548,8 +628,8 @@ bridge_start(struct bridge *b)
 	if (left < tmo)
 		tmo = left;
 	b->ms = msock_open(ep->set->msocks,
-	    b->dgram ? MSOCK_UDP : MSOCK_TCP, ep->conf.host,
-	    ep->conf.port, ep->conf.local_port,
+	    b->dgram ? MSOCK_UDP : MSOCK_TCP, b->host, b->port,
+	    ep->conf.local_port,
 	    ep->conf.access_mode == CONF_ACCESS_PUSH, (int)tmo,
 	    &bridge_msock_ops, b);
 	if (b->ms == NULL)
@@ -603,25 +683,54 @@ bridge_opened(void *arg, int err)
 		return;
 	}
 	if (err != 0) {
-		char	 why[64];
+		const char	*why;
+		int		 rep;
 
 		b->ms = NULL;	/* the slot layer closes it */
 		b->ep->failed++;
-		if (err == MSOCK_ERR_TIMEOUT)
-			snprintf(why, sizeof(why), "connect timed out");
-		else if (err == MSOCK_ERR_MODEM)
-			snprintf(why, sizeof(why), "modem failed");
-		else
-			snprintf(why, sizeof(why), "connect failed: error %d",
-			    err);
-		bridge_free(b, why);
+		/* Modem errors (ref. section 9) to SOCKS5 replies. */
+		switch (err) {
+		case MSOCK_ERR_TIMEOUT:
+			why = "connect timed out";
+			rep = SOCKS_REP_TTL;
+			break;
+		case MSOCK_ERR_MODEM:
+			why = "modem failed";
+			rep = SOCKS_REP_NETWORK;
+			break;
+		case 565:
+			why = "connect failed: DNS (565)";
+			rep = SOCKS_REP_HOST;
+			break;
+		case 566:
+			why = "connect failed: refused or unreachable (566)";
+			rep = SOCKS_REP_REFUSED;
+			break;
+		case 561:
+		case 570:
+			why = "connect failed: no PDP context";
+			rep = SOCKS_REP_NETWORK;
+			break;
+		default:
+			why = "connect failed: modem error";
+			rep = SOCKS_REP_FAILURE;
+			log_info("%s: client %lu: +QIOPEN error %d",
+			    b->ep->conf.name, b->serial, err);
+			break;
+		}
+		bridge_fail(b, rep, why);
 		return;
+	}
+	if (b->socks) {
+		static const uint8_t ok[10] = { 5, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
+
+		b->socks = false;
+		bufferevent_write(b->bev, ok, sizeof(ok));
 	}
 	b->state = BRIDGE_OPEN;
 	b->last_traffic = now_ms();
 	log_info("%s: client %lu connected to %s:%d on slot %d",
-	    b->ep->conf.name, b->serial, b->ep->conf.host, b->ep->conf.port,
-	    msock_id(b->ms));
+	    b->ep->conf.name, b->serial, b->host, b->port, msock_id(b->ms));
 	if (idle > 0)
 		bridge_arm(b, idle * 1000LL);
 	if (b->client_gone)

@@ -15,6 +15,7 @@
 
 #include <event2/event.h>
 
+#include "bg96d/at.h"
 #include "bg96d/bridge.h"
 #include "bg96d/conf.h"
 #include "bg96d/endpoint.h"
@@ -22,6 +23,7 @@
 #include "bg96d/modem.h"
 #include "bg96d/msock.h"
 #include "bg96d/service.h"
+#include "bg96d/socks.h"
 #include "bg96d/util.h"
 
 /* After EMFILE/ENFILE, accepting pauses for this long. */
@@ -144,12 +146,79 @@ endpoint_same(const struct conf_endpoint *a, const struct conf_endpoint *b)
 	    memcmp(&a->forward, &b->forward, sizeof(a->forward)) == 0;
 }
 
+/*
+ * Keep, re-create or create the endpoint for ce.  Returns 0, -1 with
+ * err, or 1 if another instance answers on its socket file.
+ */
+static int
+endpoint_make(struct epset *set, const struct conf_endpoint *ce,
+    bool is_socks, int gid, char *err, size_t errlen)
+{
+	const struct conf	*c = set->conf;
+	struct endpoint		*ep;
+	int			 fd, mode;
+
+	TAILQ_FOREACH(ep, &set->endpoints, entry)
+		if (strcmp(ep->conf.name, ce->name) == 0 &&
+		    ep->is_socks == is_socks)
+			break;
+	if (ep != NULL && endpoint_same(&ep->conf, ce)) {
+		ep->removed = false;
+		ep->conf = *ce;		/* limits and timeouts may change */
+		return 0;
+	}
+	if (ep != NULL)
+		endpoint_free(ep);	/* changed: re-create */
+	ep = xcalloc(1, sizeof(*ep));
+	ep->set = set;
+	ep->conf = *ce;
+	ep->fd = -1;
+	ep->is_socks = is_socks;
+	TAILQ_INIT(&ep->bridges);
+	if (ce->type == CONF_EP_TCP_LISTENER ||
+	    ce->type == CONF_EP_UDP_SERVICE) {
+		/* No socket file: the modem listens. */
+		ep->svc = svc_new(ep);
+		TAILQ_INSERT_TAIL(&set->endpoints, ep, entry);
+		if (ce->forward.kind == CONF_FWD_UNIX)
+			log_info("%s: %s on modem port %d, forwarding to "
+			    "unix:%s", ce->name, conf_ep_type_name(ce->type),
+			    ce->local_port, ce->forward.path);
+		else
+			log_info("%s: %s on modem port %d, forwarding to "
+			    "%s:%s:%d", ce->name, conf_ep_type_name(ce->type),
+			    ce->local_port, ce->forward.kind == CONF_FWD_TCP ?
+			    "tcp" : "udp", ce->forward.host, ce->forward.port);
+		return 0;
+	}
+	if (snprintf(ep->path, sizeof(ep->path), "%s/%s.sock",
+	    c->daemon.socket_dir, ce->name) >= (int)sizeof(ep->path)) {
+		snprintf(err, errlen, "%s: socket path too long", ce->name);
+		free(ep);
+		return -1;
+	}
+	mode = ce->socket_mode != -1 ? ce->socket_mode : c->daemon.socket_mode;
+	fd = unix_listen(ep->path, ce->type == CONF_EP_UDP ? SOCK_SEQPACKET :
+	    SOCK_STREAM, mode, gid, err, errlen);
+	if (fd < 0) {
+		free(ep);
+		return fd == -2 ? 1 : -1;
+	}
+	ep->fd = fd;
+	ep->ev = event_new(set->base, fd, EV_READ | EV_PERSIST,
+	    endpoint_accept_cb, ep);
+	event_add(ep->ev, NULL);
+	TAILQ_INSERT_TAIL(&set->endpoints, ep, entry);
+	log_info("%s: listening on %s", ce->name, ep->path);
+	return 0;
+}
+
 int
 epset_apply(struct epset *set, const struct conf *c, char *err,
     size_t errlen)
 {
 	struct endpoint	*ep, *next;
-	int		 i, gid = -1, fd, mode;
+	int		 i, gid = -1, r, ret = 0;
 
 	set->conf = c;
 	if (c->daemon.socket_group[0] != '\0' &&
@@ -160,60 +229,25 @@ epset_apply(struct epset *set, const struct conf *c, char *err,
 	}
 	TAILQ_FOREACH(ep, &set->endpoints, entry)
 		ep->removed = true;
-	for (i = 0; i < c->n_endpoints; i++) {
-		const struct conf_endpoint	*ce = &c->endpoints[i];
+	/* A socket that cannot be made is reported; the others go on. */
+	for (i = 0; i < c->n_endpoints; i++)
+		if ((r = endpoint_make(set, &c->endpoints[i], false, gid, err,
+		    errlen)) != 0 && ret == 0)
+			ret = r;
+	if (c->socks.enable) {
+		struct conf_endpoint	 ce;
 
-		TAILQ_FOREACH(ep, &set->endpoints, entry)
-			if (strcmp(ep->conf.name, ce->name) == 0)
-				break;
-		if (ep != NULL && endpoint_same(&ep->conf, ce)) {
-			ep->removed = false;
-			ep->conf = *ce;	/* limits and timeouts may change */
-			continue;
-		}
-		if (ep != NULL) {
-			endpoint_free(ep);	/* changed: re-create */
-			ep = NULL;
-		}
-		ep = xcalloc(1, sizeof(*ep));
-		ep->set = set;
-		ep->conf = *ce;
-		ep->fd = -1;
-		TAILQ_INIT(&ep->bridges);
-		if (ce->type == CONF_EP_TCP_LISTENER ||
-		    ce->type == CONF_EP_UDP_SERVICE) {
-			/* No socket file: the modem listens. */
-			ep->svc = svc_new(ep);
-			TAILQ_INSERT_TAIL(&set->endpoints, ep, entry);
-			log_info("%s: %s on modem port %d, forwarding to %s%s",
-			    ce->name, conf_ep_type_name(ce->type),
-			    ce->local_port, ce->forward.kind == CONF_FWD_UNIX ?
-			    "unix:" : ce->forward.kind == CONF_FWD_TCP ?
-			    "tcp:" : "udp:", ce->forward.kind == CONF_FWD_UNIX ?
-			    ce->forward.path : ce->forward.host);
-			continue;
-		}
-		if (snprintf(ep->path, sizeof(ep->path), "%s/%s.sock",
-		    c->daemon.socket_dir, ce->name) >= (int)sizeof(ep->path)) {
-			snprintf(err, errlen, "%s: socket path too long",
-			    ce->name);
-			free(ep);
-			return -1;
-		}
-		mode = ce->socket_mode != -1 ? ce->socket_mode :
-		    c->daemon.socket_mode;
-		fd = unix_listen(ep->path, ce->type == CONF_EP_UDP ?
-		    SOCK_SEQPACKET : SOCK_STREAM, mode, gid, err, errlen);
-		if (fd < 0) {
-			free(ep);
-			return fd == -2 ? 1 : -1;
-		}
-		ep->fd = fd;
-		ep->ev = event_new(set->base, fd, EV_READ | EV_PERSIST,
-		    endpoint_accept_cb, ep);
-		event_add(ep->ev, NULL);
-		TAILQ_INSERT_TAIL(&set->endpoints, ep, entry);
-		log_info("%s: listening on %s", ce->name, ep->path);
+		/* socks.sock: a tcp endpoint whose destination varies. */
+		memset(&ce, 0, sizeof(ce));
+		strlcpy(ce.name, "socks", sizeof(ce.name));
+		ce.type = CONF_EP_TCP;
+		ce.access_mode = CONF_ACCESS_BUFFER;
+		ce.max_connections = AT_NSLOTS;
+		ce.connect_timeout = c->socks.connect_timeout;
+		ce.socket_mode = -1;
+		if ((r = endpoint_make(set, &ce, true, gid, err,
+		    errlen)) != 0 && ret == 0)
+			ret = r;
 	}
 	for (ep = TAILQ_FIRST(&set->endpoints); ep != NULL; ep = next) {
 		next = TAILQ_NEXT(ep, entry);
@@ -223,7 +257,7 @@ epset_apply(struct epset *set, const struct conf *c, char *err,
 		}
 	}
 	epset_serve(set);
-	return 0;
+	return ret;
 }
 
 static void
@@ -259,7 +293,10 @@ endpoint_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		close(fd);
 		return;
 	}
-	bridge_new(ep, fd);
+	if (ep->is_socks)
+		socks_accept(ep, fd);
+	else
+		bridge_new(ep, fd);
 }
 
 void

@@ -10,6 +10,7 @@ struct epset;
 struct bridge;
 struct msock;
 struct msock_peer;
+struct bufferevent;
 
 /* Take an accepted client fd; it waits in the set's queue for a slot. */
 struct bridge	*bridge_new(struct endpoint *, int fd);
@@ -19,6 +20,13 @@ struct bridge	*bridge_new(struct endpoint *, int fd);
  */
 void		 bridge_new_incoming(struct endpoint *, struct msock *ms,
 		    const struct msock_peer *from);
+/*
+ * A SOCKS5 client asked for host:port (validated); bev holds its socket
+ * (and any bytes it already sent after the request).  The reply is
+ * sent when the modem connection opens or fails.
+ */
+void		 bridge_new_socks(struct endpoint *, struct bufferevent *bev,
+		    const char *host, int port);
 /* Dequeue the first waiting client that may start now and start it;
  * returns 0 when none could. */
 int		 bridge_serve_one(struct epset *);

@@ -29,6 +29,7 @@ struct endpoint {
 	struct event		*ev;
 	struct event		*pause;		/* accept paused (EMFILE) */
 	bool			 removed;	/* gone from the config (SIGHUP) */
+	bool			 is_socks;	/* socks.sock: SOCKS5 handshake */
 	int			 active;	/* clients holding a slot */
 	struct bridgeq		 bridges;	/* every client of this endpoint */
 	unsigned long long	 accepted, refused, failed;

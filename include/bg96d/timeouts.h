@@ -82,6 +82,9 @@ enum tmo_kind {
 #define SEND_FAIL_RETRY_MIN_MS	50
 #define SEND_FAIL_RETRY_MAX_MS	1000
 
+/* A SOCKS5 client has this long for its whole handshake. */
+#define SOCKS_HANDSHAKE_MS	10000
+
 /* A client that half-closed is checked this often for a full close. */
 #define HALFCLOSE_CHECK_MS	1000
 

@@ -1,0 +1,232 @@
+/*
+ * socks.c: the SOCKS5 handshake (RFC 1928).  Bytes are read with bounds
+ * and a deadline; a malformed or slow handshake is closed and never
+ * reaches the modem.  Once the request is understood the connection is
+ * handed to bridge.c, which sends the reply when the modem connection
+ * opens (or the error code when it cannot).
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "bg96d/bridge.h"
+#include "bg96d/conf.h"
+#include "bg96d/endpoint.h"
+#include "bg96d/log.h"
+#include "bg96d/socks.h"
+#include "bg96d/timeouts.h"
+#include "bg96d/util.h"
+
+enum socks_phase {
+	SOCKS_GREETING,		/* VER NMETHODS METHODS */
+	SOCKS_REQUEST,		/* VER CMD RSV ATYP DST.ADDR DST.PORT */
+};
+
+struct socks_hs {
+	struct endpoint		*ep;
+	struct bufferevent	*bev;
+	enum socks_phase	 phase;
+	bool			 closing;	/* reply queued, then close */
+};
+
+static void	socks_read_cb(struct bufferevent *, void *);
+static void	socks_event_cb(struct bufferevent *, short, void *);
+
+static void
+socks_free(struct socks_hs *h)
+{
+	bufferevent_free(h->bev);
+	free(h);
+}
+
+/* Queue bytes, then close once they are written. */
+static void
+socks_refuse(struct socks_hs *h, const uint8_t *msg, size_t len,
+    const char *why)
+{
+	log_info("%s: handshake refused: %s", h->ep->conf.name, why);
+	h->ep->refused++;
+	h->closing = true;
+	bufferevent_disable(h->bev, EV_READ);
+	bufferevent_write(h->bev, msg, len);
+}
+
+static void
+socks_reply(struct socks_hs *h, int rep, const char *why)
+{
+	uint8_t	 r[10] = { 5, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
+
+	r[1] = (uint8_t)rep;
+	socks_refuse(h, r, sizeof(r), why);
+}
+
+static void
+socks_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct socks_hs	*h = arg;
+
+	if (h->closing)
+		socks_free(h);
+}
+
+void
+socks_accept(struct endpoint *ep, int fd)
+{
+	struct socks_hs	*h = xcalloc(1, sizeof(*h));
+	struct timeval	 tv = { SOCKS_HANDSHAKE_MS / 1000,
+			    (SOCKS_HANDSHAKE_MS % 1000) * 1000 };
+
+	h->ep = ep;
+	h->phase = SOCKS_GREETING;
+	h->bev = bufferevent_socket_new(ep->set->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(h->bev, socks_read_cb, socks_write_cb,
+	    socks_event_cb, h);
+	bufferevent_setwatermark(h->bev, EV_READ, 0, SOCKS_HANDSHAKE_MAX);
+	bufferevent_set_timeouts(h->bev, &tv, &tv);
+	bufferevent_enable(h->bev, EV_READ | EV_WRITE);
+}
+
+static void
+socks_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct socks_hs	*h = arg;
+
+	if (what & BEV_EVENT_TIMEOUT)
+		log_info("%s: handshake too slow; closed", h->ep->conf.name);
+	socks_free(h);
+}
+
+/* Greeting: only "no authentication" (0x00) is offered. */
+static int
+socks_greeting(struct socks_hs *h, struct evbuffer *in)
+{
+	static const uint8_t	 ok[2] = { 5, 0 }, none[2] = { 5, 0xff };
+	uint8_t			 buf[2 + 255];
+	size_t			 len = evbuffer_get_length(in), n, i;
+
+	if (len < 2)
+		return 0;
+	evbuffer_copyout(in, buf, 2);
+	if (buf[0] != 5) {
+		socks_refuse(h, none, sizeof(none), "not SOCKS version 5");
+		return -1;
+	}
+	n = buf[1];
+	if (len < 2 + n)
+		return 0;
+	evbuffer_remove(in, buf, 2 + n);
+	for (i = 0; i < n; i++)
+		if (buf[2 + i] == 0)
+			break;
+	if (i == n) {
+		socks_refuse(h, none, sizeof(none),
+		    "no acceptable authentication method");
+		return -1;
+	}
+	bufferevent_write(h->bev, ok, sizeof(ok));
+	h->phase = SOCKS_REQUEST;
+	return 1;
+}
+
+/* Request: CONNECT to an IPv4, IPv6 or domain-name destination. */
+static int
+socks_request(struct socks_hs *h, struct evbuffer *in)
+{
+	uint8_t	 buf[4 + 1 + 255 + 2];
+	char	 host[CONF_HOST_MAX + 1];
+	size_t	 len = evbuffer_get_length(in), need;
+	int	 port;
+
+	if (len < 4)
+		return 0;
+	evbuffer_copyout(in, buf, len < 5 ? 4 : 5);
+	if (buf[0] != 5) {
+		socks_reply(h, SOCKS_REP_FAILURE, "bad request version");
+		return -1;
+	}
+	switch (buf[3]) {
+	case 1:
+		need = 4 + 4 + 2;
+		break;
+	case 4:
+		need = 4 + 16 + 2;
+		break;
+	case 3:
+		if (len < 5)
+			return 0;
+		need = 4 + 1 + buf[4] + 2;
+		break;
+	default:
+		socks_reply(h, SOCKS_REP_ATYP, "address type not supported");
+		return -1;
+	}
+	if (len < need)
+		return 0;
+	evbuffer_remove(in, buf, need);
+	if (buf[1] != 1) {
+		socks_reply(h, SOCKS_REP_COMMAND, buf[1] == 2 ?
+		    "BIND not supported" : buf[1] == 3 ?
+		    "UDP ASSOCIATE not supported" : "unknown command");
+		return -1;
+	}
+	port = buf[need - 2] << 8 | buf[need - 1];
+	switch (buf[3]) {
+	case 1:
+		inet_ntop(AF_INET, buf + 4, host, sizeof(host));
+		break;
+	case 4:
+		inet_ntop(AF_INET6, buf + 4, host, sizeof(host));
+		break;
+	default:
+		memcpy(host, buf + 5, buf[4]);
+		host[buf[4]] = '\0';
+		/* The name goes into AT+QIOPEN: letters, digits, '-', '.'. */
+		if (buf[4] == 0 || memchr(buf + 5, '\0', buf[4]) != NULL ||
+		    !conf_host_ok(host) || !conf_at_string_ok(host)) {
+			socks_reply(h, SOCKS_REP_HOST, "invalid host name");
+			return -1;
+		}
+		break;
+	}
+	if (port == 0) {
+		socks_reply(h, SOCKS_REP_FAILURE, "port 0");
+		return -1;
+	}
+	/* The rest (and the socket) now belongs to a bridge. */
+	bufferevent_set_timeouts(h->bev, NULL, NULL);
+	bridge_new_socks(h->ep, h->bev, host, port);
+	free(h);
+	return -1;
+}
+
+static void
+socks_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct socks_hs	*h = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	int		 r;
+
+	if (h->closing) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	do {
+		if (h->phase == SOCKS_GREETING)
+			r = socks_greeting(h, in);
+		else
+			r = socks_request(h, in);
+	} while (r == 1);
+	if (r == 0 && evbuffer_get_length(in) >= SOCKS_HANDSHAKE_MAX) {
+		log_info("%s: handshake too long; closed", h->ep->conf.name);
+		socks_free(h);
+	}
+}
