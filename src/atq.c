@@ -471,9 +471,10 @@ atq_handle(struct atq *q, const struct at_event *ev)
 			if (ev->line_len == c->textlen &&
 			    strncasecmp(ev->line, c->text, c->textlen) == 0)
 				return;
-			if (c->on_line != NULL)
+			if (c->on_line != NULL) {
 				c->on_line(c->arg, ev->line);
-			return;
+				return;
+			}
 		}
 		q->stats.unexpected++;
 		log_info("modem: unexpected line \"%s\"",

@@ -682,7 +682,7 @@ main(int argc, char *argv[])
 	ssize_t		 n;
 	int		 ch, fd, i, tmo = CTL_TMO_S;
 
-	while ((ch = getopt_long(argc, argv, "+s:hV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			path = optarg;

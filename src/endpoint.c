@@ -156,13 +156,20 @@ endpoint_make(struct epset *set, const struct conf_endpoint *ce,
 {
 	const struct conf	*c = set->conf;
 	struct endpoint		*ep;
+	char			 path[sizeof(ep->path)];
 	int			 fd, mode;
 
+	if (snprintf(path, sizeof(path), "%s/%s.sock", c->daemon.socket_dir,
+	    ce->name) >= (int)sizeof(path)) {
+		snprintf(err, errlen, "%s: socket path too long", ce->name);
+		return -1;
+	}
 	TAILQ_FOREACH(ep, &set->endpoints, entry)
 		if (strcmp(ep->conf.name, ce->name) == 0 &&
 		    ep->is_socks == is_socks)
 			break;
-	if (ep != NULL && endpoint_same(&ep->conf, ce)) {
+	if (ep != NULL && endpoint_same(&ep->conf, ce) &&
+	    (ep->svc != NULL || strcmp(ep->path, path) == 0)) {
 		ep->removed = false;
 		ep->conf = *ce;		/* limits and timeouts may change */
 		return 0;
@@ -191,12 +198,7 @@ endpoint_make(struct epset *set, const struct conf_endpoint *ce,
 			    "tcp" : "udp", ce->forward.host, ce->forward.port);
 		return 0;
 	}
-	if (snprintf(ep->path, sizeof(ep->path), "%s/%s.sock",
-	    c->daemon.socket_dir, ce->name) >= (int)sizeof(ep->path)) {
-		snprintf(err, errlen, "%s: socket path too long", ce->name);
-		free(ep);
-		return -1;
-	}
+	strlcpy(ep->path, path, sizeof(ep->path));
 	mode = ce->socket_mode != -1 ? ce->socket_mode : c->daemon.socket_mode;
 	fd = unix_listen(ep->path, ce->type == CONF_EP_UDP ? SOCK_SEQPACKET :
 	    SOCK_STREAM, mode, gid, err, errlen);

@@ -45,6 +45,8 @@ struct daemon {
 	bool			 stopping;
 };
 
+static int	prepare_socket_dir(const char *, char *, size_t);
+
 static void
 usage(void)
 {
@@ -251,6 +253,10 @@ d_signal_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	free(buf);
+	if (strcmp(nc->daemon.socket_dir, d->conf->daemon.socket_dir) != 0 &&
+	    prepare_socket_dir(nc->daemon.socket_dir, err, sizeof(err)) == -1)
+		log_error("bg96d: reload: socket_dir %s: %s",
+		    nc->daemon.socket_dir, err);
 	r = epset_apply(d->eps, nc, err, sizeof(err));
 	if (r != 0)
 		log_error("bg96d: reload: %s", err);
@@ -259,7 +265,10 @@ d_signal_cb(evutil_socket_t sig, short what, void *arg)
 	if (r != 0)
 		log_error("bg96d: reload: %s", err);
 	modem_set_conf(d->modem, nc);
+	msockset_set_context(d->msocks, nc->modem.context_id);
 	log_setlevel(level_of(nc, d->verbose));
+	if (memcmp(&d->conf->modem, &nc->modem, sizeof(nc->modem)) != 0)
+		modem_reset(d->modem, "[modem] settings changed");
 	conf_free(d->conf);
 	free(d->conf);
 	d->conf = nc;

@@ -119,6 +119,12 @@ msockset_new(struct event_base *base, struct modem *m, int context_id)
 }
 
 void
+msockset_set_context(struct msockset *set, int context_id)
+{
+	set->ctx = context_id;
+}
+
+void
 msockset_free(struct msockset *set)
 {
 	int	 i;
@@ -545,8 +551,13 @@ slot_read_line(void *arg, const char *line)
 {
 	struct msock	*s = arg;
 
+	char		 esc[128];
+
 	if (strcmp(line, "+QIRD: 0") == 0)
 		s->read_zero = true;
+	else
+		log_info("modem: unexpected line \"%s\" (AT+QIRD)",
+		    log_escape(esc, sizeof(esc), line, strlen(line)));
 }
 
 static void

@@ -187,11 +187,15 @@ socks_request(struct socks_hs *h, struct evbuffer *in)
 		inet_ntop(AF_INET6, buf + 4, host, sizeof(host));
 		break;
 	default:
+		/* The name goes into AT+QIOPEN: letters, digits, '-', '.'. */
+		if (buf[4] == 0 || buf[4] > CONF_HOST_MAX ||
+		    memchr(buf + 5, '\0', buf[4]) != NULL) {
+			socks_reply(h, SOCKS_REP_HOST, "invalid host name");
+			return -1;
+		}
 		memcpy(host, buf + 5, buf[4]);
 		host[buf[4]] = '\0';
-		/* The name goes into AT+QIOPEN: letters, digits, '-', '.'. */
-		if (buf[4] == 0 || memchr(buf + 5, '\0', buf[4]) != NULL ||
-		    !conf_host_ok(host) || !conf_at_string_ok(host)) {
+		if (!conf_host_ok(host) || !conf_at_string_ok(host)) {
 			socks_reply(h, SOCKS_REP_HOST, "invalid host name");
 			return -1;
 		}

@@ -78,6 +78,8 @@ struct msock_ops {
 
 struct msockset	*msockset_new(struct event_base *, struct modem *, int context_id);
 void		 msockset_free(struct msockset *);
+/* PDP context used by new sockets (SIGHUP). */
+void		 msockset_set_context(struct msockset *, int context_id);
 /* Called by the modem layer: URCs for sockets and the data pump. */
 void		 msockset_urc(struct msockset *, const char *line);
 void		 msockset_urc_payload(struct msockset *, const struct at_event *);
