@@ -51,8 +51,6 @@
 /* Datagram rings (messages). */
 #define BRIDGE_DGRAM_UP		4
 #define BRIDGE_DGRAM_DOWN	16
-/* How long a closing bridge may take to hand its last bytes over. */
-#define BRIDGE_FLUSH_MS		5000
 
 enum bridge_state {
 	BRIDGE_WAITING,		/* in the queue for a slot / modem */

@@ -24,10 +24,9 @@
 #include "bg96d/msock.h"
 #include "bg96d/service.h"
 #include "bg96d/socks.h"
+#include "bg96d/timeouts.h"
 #include "bg96d/util.h"
 
-/* After EMFILE/ENFILE, accepting pauses for this long. */
-#define ACCEPT_PAUSE_MS	1000
 
 static void	endpoint_accept_cb(evutil_socket_t, short, void *);
 

@@ -40,8 +40,6 @@ static const char *slot_state_names[] = {
 	[SLOT_CLOSING] = "closing",
 };
 
-/* How long a closing slot may wait for its sent bytes to be acked. */
-#define DRAIN_POLL_MS	100
 
 struct msock {
 	struct msockset		*set;

@@ -34,8 +34,6 @@
 #include "bg96d/timeouts.h"
 #include "bg96d/util.h"
 
-/* After a failed open, wait this long before the next try. */
-#define SVC_RETRY_MS	5000
 
 struct udpmap {
 	struct svc		*svc;

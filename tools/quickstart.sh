@@ -11,7 +11,8 @@ top=$(pwd)
 mode=${1:-}
 
 PACKAGES="build-essential meson ninja-build pkg-config libevent-dev
-libserialport-dev libinih-dev check libsystemd-dev python3 curl"
+libserialport-dev libinih-dev check libsystemd-dev python3 curl systemd
+groff-base"
 
 install_packages() {
 	missing=

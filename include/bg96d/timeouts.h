@@ -88,6 +88,17 @@ enum tmo_kind {
 /* A client that half-closed is checked this often for a full close. */
 #define HALFCLOSE_CHECK_MS	1000
 
+/* Local timings (bg96d's own choices, not the modem's). */
+/* A closing client may take this long to read its last bytes. */
+#define BRIDGE_FLUSH_MS		5000
+/* After EMFILE/ENFILE, accepting pauses for this long. */
+#define ACCEPT_PAUSE_MS		1000
+/* A closing TCP slot polls AT+QISEND=id,0 this often until unacked is
+ * 0 (ref. 11.16: SEND OK is not delivery), for at most TMO_DEF_QICLOSE. */
+#define DRAIN_POLL_MS		100
+/* A listener or UDP service the modem refused is tried again after. */
+#define SVC_RETRY_MS		5000
+
 /* Shutdown: every slot gets AT+QICLOSE, but the daemon exits within 5 s
  * (DESIGN.md section 2) even if the modem does not answer. */
 #define SHUTDOWN_DEADLINE_MS	4000
