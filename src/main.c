@@ -71,6 +71,8 @@ d_ready(void *arg)
 {
 	struct daemon	*d = arg;
 
+	if (d->stopping)
+		return;		/* the endpoints are gone already */
 	sd_notify(0, "STATUS=ready");
 	epset_serve(d->eps);
 	control_modem_ready(d->ctl);

@@ -387,7 +387,8 @@ msock_kick(struct msock *s)
 bool
 msock_sending(const struct msock *s)
 {
-	return s->chunk_len > 0 || (s->busy != NULL && s->state == SLOT_OPEN);
+	/* The chunk stays until SEND OK (or a send error drops it). */
+	return s->chunk_len > 0;
 }
 
 int
