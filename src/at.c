@@ -27,6 +27,7 @@ enum at_state {
 	AT_ST_GT,		/* saw '>' at the start of a line */
 	AT_ST_PAYLOAD_LF,	/* header ended at CR: eat an LF if present */
 	AT_ST_PAYLOAD,		/* collecting want payload bytes */
+	AT_ST_FINAL_LF,		/* final result ended at CR: wait for its LF */
 };
 
 /* What a complete line turned out to be. */
@@ -326,6 +327,22 @@ at_line_done(struct at_parser *p, uint8_t c, struct at_event *ev)
 	p->line_len = 0;
 
 	ev->final = at_final(p->line, &ev->code);
+	if (ev->final != AT_FINAL_NONE && c == '\r') {
+		/*
+		 * Hold it until the next byte (normally the LF of "\r\n"):
+		 * the modem has not finished the result before that, and a
+		 * host that answers at once talks over it.
+		 */
+		p->pend_final = ev->final;
+		p->pend_code = ev->code;
+		memcpy(p->hdr, p->line, ev->line_len + 1);
+		p->state = AT_ST_FINAL_LF;
+		ev->line = NULL;
+		ev->line_len = 0;
+		ev->final = AT_FINAL_NONE;
+		ev->code = -1;
+		return (false);
+	}
 	if (ev->final != AT_FINAL_NONE) {
 		ev->type = AT_EV_FINAL;
 		return (true);
@@ -364,6 +381,26 @@ at_parse(struct at_parser *p, const uint8_t *buf, size_t len,
 
 	while (i < len) {
 		switch ((enum at_state)p->state) {
+		case AT_ST_FINAL_LF:
+			/*
+			 * The result's text waits in p->hdr.  The byte after
+			 * its CR is consumed here: an LF ends the result, a CR
+			 * is an empty line, anything else starts the next one.
+			 */
+			c = buf[i++];
+			p->state = AT_ST_LINE;
+			if (c == '>')
+				p->state = AT_ST_GT;
+			else if (c != '\n' && c != '\r') {
+				p->line[0] = c == '\0' ? '?' : (char)c;
+				p->line_len = 1;
+			}
+			ev->type = AT_EV_FINAL;
+			ev->final = (enum at_final)p->pend_final;
+			ev->code = p->pend_code;
+			ev->line = p->hdr;
+			ev->line_len = strlen(p->hdr);
+			return (i);
 		case AT_ST_PAYLOAD_LF:
 			p->state = AT_ST_PAYLOAD;
 			if (buf[i] == '\n')

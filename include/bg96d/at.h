@@ -48,6 +48,9 @@ enum at_final {
  * AT_EV_LINE:     line/line_len = the text (NUL-terminated, no CR/LF).
  * AT_EV_FINAL:    final = kind; line = full text; code = the number after
  *                 "+CME ERROR: " / "+CMS ERROR: " or -1 if it is text/absent.
+ *                 A final result ended by CR is reported with the byte that
+ *                 follows (its LF, consumed), so the caller never answers a
+ *                 result the modem has not finished writing.
  * AT_EV_PROMPT:   nothing else.
  * AT_EV_PAYLOAD:  line = header ("+QIRD: 5", "+QIRD: 4,\"1.2.3.4\",99",
  *                 "+QIURC: \"recv\",0,5", ...); data/data_len = payload.
@@ -67,6 +70,8 @@ struct at_event {
 /* Parser state.  Treat as opaque; it is public only so callers can embed it. */
 struct at_parser {
 	int		 state;
+	int		 pend_final;	/* final result waiting for its LF */
+	int		 pend_code;
 	uint16_t	 push_mask;	/* slots in direct-push access mode */
 	size_t		 line_len;
 	size_t		 want;		/* payload bytes still expected */
