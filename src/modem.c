@@ -709,64 +709,48 @@ modem_auth_pdp_args(const struct modem *m, char *buf, size_t sz)
 	return buf;
 }
 
+/* The bring-up commands, in the order of enum step. */
+static const struct {
+	const char	*cmd;		/* NULL: built from the config */
+	const char	*prefix;	/* URC-looking answer lines */
+	enum tmo_kind	 kind;
+} init_steps[STEP__INIT_DONE] = {
+	[STEP_ATE0] = { "ATE0", NULL, TMO_COMMAND },
+	[STEP_CMEE] = { "AT+CMEE=1", NULL, TMO_COMMAND },
+	[STEP_IFC] = { NULL, NULL, TMO_COMMAND },
+	[STEP_ATI] = { "ATI", NULL, TMO_COMMAND },
+	[STEP_GSN] = { "AT+GSN", NULL, TMO_COMMAND },
+	[STEP_QGMR] = { "AT+QGMR", NULL, TMO_COMMAND },
+	[STEP_CPIN] = { "AT+CPIN?", "+CPIN:", TMO_CPIN },
+	[STEP_QCCID] = { "AT+QCCID", NULL, TMO_COMMAND },
+	[STEP_URCPORT] = { "AT+QURCCFG=\"urcport\",\"uart1\"", NULL,
+	    TMO_COMMAND },
+	[STEP_QICSGP] = { NULL, NULL, TMO_COMMAND },
+	[STEP_CEREG_URC] = { "AT+CEREG=1", NULL, TMO_COMMAND },
+	[STEP_CGREG_URC] = { "AT+CGREG=1", NULL, TMO_COMMAND },
+	[STEP_CREG_URC] = { "AT+CREG=1", NULL, TMO_COMMAND },
+};
+
 static void
 modem_init_step(struct modem *m)
 {
 	struct atq_cmd	*c;
 	char		 buf[512];
-	const char	*prefix = NULL;
-	enum tmo_kind	 kind = TMO_COMMAND;
 
-	switch ((enum step)m->step) {
-	case STEP_ATE0:
-		strlcpy(buf, "ATE0", sizeof(buf));
-		break;
-	case STEP_CMEE:
-		strlcpy(buf, "AT+CMEE=1", sizeof(buf));
-		break;
-	case STEP_IFC:
-		strlcpy(buf, m->conf->modem.flow_control == CONF_FLOW_RTSCTS ?
-		    "AT+IFC=2,2" : "AT+IFC=0,0", sizeof(buf));
-		break;
-	case STEP_ATI:
-		strlcpy(buf, "ATI", sizeof(buf));
-		break;
-	case STEP_GSN:
-		strlcpy(buf, "AT+GSN", sizeof(buf));
-		break;
-	case STEP_QGMR:
-		strlcpy(buf, "AT+QGMR", sizeof(buf));
-		break;
-	case STEP_CPIN:
-		strlcpy(buf, "AT+CPIN?", sizeof(buf));
-		prefix = "+CPIN:";
-		kind = TMO_CPIN;
-		break;
-	case STEP_QCCID:
-		strlcpy(buf, "AT+QCCID", sizeof(buf));
-		break;
-	case STEP_URCPORT:
-		strlcpy(buf, "AT+QURCCFG=\"urcport\",\"uart1\"", sizeof(buf));
-		break;
-	case STEP_QICSGP:
-		modem_auth_pdp_args(m, buf, sizeof(buf));
-		break;
-	case STEP_CEREG_URC:
-		strlcpy(buf, "AT+CEREG=1", sizeof(buf));
-		break;
-	case STEP_CGREG_URC:
-		strlcpy(buf, "AT+CGREG=1", sizeof(buf));
-		break;
-	case STEP_CREG_URC:
-		strlcpy(buf, "AT+CREG=1", sizeof(buf));
-		break;
-	case STEP__INIT_DONE:
+	if (m->step == STEP__INIT_DONE) {
 		modem_set_state(m, MODEM_REGISTERING, "modem initialised");
 		return;
 	}
+	if (m->step == STEP_IFC)
+		strlcpy(buf, m->conf->modem.flow_control == CONF_FLOW_RTSCTS ?
+		    "AT+IFC=2,2" : "AT+IFC=0,0", sizeof(buf));
+	else if (m->step == STEP_QICSGP)
+		modem_auth_pdp_args(m, buf, sizeof(buf));
+	else
+		strlcpy(buf, init_steps[m->step].cmd, sizeof(buf));
 	m->last_line[0] = '\0';
-	c = atq_cmd_new(kind, "%s", buf);
-	c->prefix = prefix;
+	c = atq_cmd_new(init_steps[m->step].kind, "%s", buf);
+	c->prefix = init_steps[m->step].prefix;
 	c->on_line = modem_line_cb;
 	c->on_done = modem_step_done;
 	c->arg = m;

@@ -195,6 +195,22 @@ slot_gone(struct msock *s, const char *why)
 		ops->gone(owner, why);
 }
 
+/* Tell the owner how its open ended and, on failure, forget it. */
+static void
+slot_tell_opened(struct msock *s, int err)
+{
+	const struct msock_ops	*ops = s->ops;
+	void			*owner = s->owner;
+
+	if (ops == NULL || ops->opened == NULL)
+		return;
+	if (err != 0) {
+		s->ops = NULL;
+		s->owner = NULL;
+	}
+	ops->opened(owner, err);
+}
+
 static void
 slot_qiclose_done(void *arg, enum atq_result res, const struct at_event *ev)
 {
@@ -248,16 +264,9 @@ slot_qiopen_done(void *arg, enum atq_result res, const struct at_event *ev)
 			slot_continue(s);
 		return;
 	}
-	if (s->ops != NULL && s->ops->opened != NULL) {
-		const struct msock_ops	*ops = s->ops;
-		void			*owner = s->owner;
-
-		s->ops = NULL;
-		s->owner = NULL;
-		ops->opened(owner, res == ATQ_RES_TIMEOUT ||
-		    res == ATQ_RES_ABORTED ? MSOCK_ERR_MODEM :
-		    (ev != NULL && ev->code > 0 ? ev->code : 552));
-	}
+	slot_tell_opened(s, res == ATQ_RES_TIMEOUT ||
+	    res == ATQ_RES_ABORTED ? MSOCK_ERR_MODEM :
+	    (ev != NULL && ev->code > 0 ? ev->code : 552));
 	if (res == ATQ_RES_ABORTED)
 		return;
 	/* A refused QIOPEN leaves nothing to close; be safe anyway. */
@@ -453,14 +462,7 @@ slot_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case SLOT_OPENING:
 		/* No +QIOPEN in time: free the slot with QICLOSE (AN). */
 		log_warnx("slot %d: no +QIOPEN answer in time", s->id);
-		if (s->ops != NULL && s->ops->opened != NULL) {
-			const struct msock_ops	*ops = s->ops;
-			void			*owner = s->owner;
-
-			s->ops = NULL;
-			s->owner = NULL;
-			ops->opened(owner, MSOCK_ERR_TIMEOUT);
-		}
+		slot_tell_opened(s, MSOCK_ERR_TIMEOUT);
 		slot_qiclose(s);
 		break;
 	case SLOT_OPEN:
@@ -776,18 +778,11 @@ msockset_urc(struct msockset *set, const char *line)
 			s->state = SLOT_OPEN;
 			s->since = now_ms();
 			log_debug("slot %d: open", id);
-			s->ops->opened(s->owner, 0);
+			slot_tell_opened(s, 0);
 			atq_kick(slot_atq(s));
 			return;
 		}
-		if (s->ops != NULL) {
-			const struct msock_ops	*ops = s->ops;
-			void			*owner = s->owner;
-
-			s->ops = NULL;
-			s->owner = NULL;
-			ops->opened(owner, err);
-		}
+		slot_tell_opened(s, err);
 		slot_qiclose(s);
 		return;
 	}
@@ -872,15 +867,9 @@ msockset_down(struct msockset *set, const char *why)
 		if (s->busy != NULL)
 			atq_cancel(q, s->busy);
 		s->busy = NULL;
-		if (s->state == SLOT_OPENING && s->ops != NULL &&
-		    s->ops->opened != NULL) {
-			const struct msock_ops	*ops = s->ops;
-			void			*owner = s->owner;
-
-			s->ops = NULL;
-			s->owner = NULL;
-			ops->opened(owner, MSOCK_ERR_MODEM);
-		} else
+		if (s->state == SLOT_OPENING)
+			slot_tell_opened(s, MSOCK_ERR_MODEM);
+		else
 			slot_gone(s, why);
 		slot_release(s);
 	}
