@@ -316,8 +316,13 @@ bridge_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
-		/* EOF: a half-close (SHUT_WR) or a full close. */
-		if (bridge_client_hung_up(b))
+		/*
+		 * EOF: a half-close (SHUT_WR) or a full close.  A Unix
+		 * client tells them apart (POLLHUP); a TCP forward target
+		 * does not, and a modem socket cannot be half-closed, so
+		 * its EOF ends the connection.
+		 */
+		if (b->incoming || bridge_client_hung_up(b))
 			b->client_gone = true;
 		else {
 			log_debug("%s: client %lu half-closed",

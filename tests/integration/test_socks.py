@@ -12,7 +12,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Env, Server, SKIP, echo_handler, recv_all, run_cases,  # noqa
-                     sha)
+                     sha, tcp_endpoint)
 
 SOCKS_CONF = "[socks]\nenable = yes\nconnect_timeout = %d\n"
 
@@ -152,7 +152,11 @@ def case_bad_names():
             s, rep = socks_connect(env, 3, name, 80)
             assert rep == 0x04, (name, rep)
             s.close()
+        s, rep = socks_connect(env, 3, b'a",80\r\nAT+QPOWD', 80)
+        assert rep == 0x04, rep
+        s.close()
         assert qiopens(env) == before, "an AT+QIOPEN was sent"
+        assert "AT+QPOWD" not in env.sim_cmd("stats")["commands"]
         ok = True
     finally:
         env.close(ok)
@@ -252,6 +256,73 @@ def case_curl():
         env.close(ok)
 
 
+def case_name_reaches_modem():
+    """The modem, not the host, resolves names: AT+QIOPEN carries it."""
+    srv = Server(echo_handler)
+    env = socks_env("socksdns")
+    ok = False
+    try:
+        s, rep = socks_connect(env, 3, "web.example", srv.port)
+        assert rep == 0
+        s.sendall(b"x")
+        assert recv_all(s, 30, 1) == b"x"
+        s.close()
+        log = open(env.sim_log, "rb").read()
+        assert b'AT+QIOPEN=1,11,"TCP","web.example",%d' % srv.port in log
+        ok = True
+    finally:
+        srv.close()
+        env.close(ok)
+
+
+def case_twelve_plus_fixed():
+    """12 SOCKS connections and a fixed endpoint's client at once, on a
+    paced line: the 13th waits for a slot; all finish intact; the 12
+    that ran together progress at the same pace (round robin)."""
+    srv = Server(echo_handler)
+    env = Env("socks12", sim_args=["--baud", "921600", "--hosts",
+                                   "web.example=127.0.0.1"],
+              endpoints=SOCKS_CONF % 60 + tcp_endpoint("fixed", srv.port))
+    ok = False
+    try:
+        size = 16 * 1024
+        done = {}
+        socks_list = []
+        for i in range(12):
+            s, rep = socks_connect(env, 3, "web.example", srv.port)
+            assert rep == 0, rep
+            socks_list.append(s)
+        fixed = env.connect("fixed")
+        t0 = time.monotonic()
+
+        def run(key, s):
+            data = os.urandom(size)
+            got = []
+            t = threading.Thread(target=lambda: got.append(
+                recv_all(s, 120, size)))
+            t.start()
+            s.sendall(data)
+            t.join(120)
+            done[key] = (time.monotonic() - t0,
+                         bool(got) and got[0] == data)
+            s.close()           # frees the slot for the one waiting
+        threads = [threading.Thread(target=run, args=(i, s))
+                   for i, s in enumerate(socks_list)]
+        threads.append(threading.Thread(target=run, args=("fixed", fixed)))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(180)
+        assert all(v[1] for v in done.values()), "a transfer was corrupted"
+        times = sorted(v[0] for k, v in done.items() if k != "fixed")
+        assert times[-1] / times[0] < 1.5, "unfair: %r" % times
+        assert done["fixed"][0] > times[0], "fixed client was not queued"
+        ok = True
+    finally:
+        srv.close()
+        env.close(ok)
+
+
 CASES = {
     "ipv4_and_name": case_ipv4_and_name,
     "ipv6": case_ipv6,
@@ -260,6 +331,8 @@ CASES = {
     "handshake_bounds": case_handshake_bounds,
     "timeout_codes": case_timeout_codes,
     "curl": case_curl,
+    "name_reaches_modem": case_name_reaches_modem,
+    "twelve_plus_fixed": case_twelve_plus_fixed,
 }
 
 if __name__ == "__main__":

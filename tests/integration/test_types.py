@@ -394,6 +394,68 @@ def case_slot_accounting():
         env.close(ok)
 
 
+def case_listener_close_and_full():
+    """Close from either side; and with every slot busy, a new remote
+    client gets the modem's "incoming full", which bg96d logs and counts."""
+    got_eof = []
+
+    def local(conn):
+        data = b""
+        while True:
+            b = conn.recv(65536)
+            if not b:
+                break
+            data += b
+            if data == b"close please":
+                return data        # the local side closes first
+            if data.startswith(b"bye"):
+                conn.sendall(b"ack")
+        got_eof.append(data)
+        return data
+    srv = Server(local)
+    echo = Server(echo_handler)
+    lport = free_port()
+    env = Env("listenfull", endpoints=listener_endpoint(
+        "in", lport, "tcp:127.0.0.1:%d" % srv.port) +
+        tcp_endpoint("fill", echo.port))
+    ok = False
+    try:
+        env.wait_log("modem listens on port %d" % lport)
+        # Remote side closes: the local server sees EOF after the data.
+        r = socket.create_connection(("127.0.0.1", lport), 10)
+        r.sendall(b"bye now")
+        assert recv_all(r, 30, 3) == b"ack"
+        r.close()
+        wait_for(lambda: got_eof == [b"bye now"], 10, "local EOF")
+        # Local side closes: the remote client sees EOF.
+        r = socket.create_connection(("127.0.0.1", lport), 10)
+        r.sendall(b"close please")
+        assert recv_all(r, 30) == b""
+        r.close()
+        wait_for(lambda: len(env.sim_cmd("stats")["slots"]) == 1, 10,
+                 "incoming slots freed")
+        # Fill the other 11 slots, then knock on the listener.
+        fill = [env.connect("fill") for _ in range(11)]
+        for c in fill:
+            c.sendall(b"f")
+            assert recv_all(c, 30, 1) == b"f"
+        r = socket.create_connection(("127.0.0.1", lport), 10)
+        try:
+            extra = recv_all(r, 30)
+        except ConnectionResetError:
+            extra = b""
+        assert extra == b"", extra
+        r.close()
+        env.wait_log("every slot is in use")
+        for c in fill:
+            c.close()
+        ok = True
+    finally:
+        srv.close()
+        echo.close()
+        env.close(ok)
+
+
 CASES = {
     "udp_datagrams": case_udp_datagrams,
     "udp_too_large": case_udp_too_large,
@@ -405,6 +467,7 @@ CASES = {
     "push_stalled_reader": case_push_stalled_reader,
     "push_udp": case_push_udp,
     "slot_accounting": case_slot_accounting,
+    "listener_close_and_full": case_listener_close_and_full,
 }
 
 if __name__ == "__main__":
