@@ -162,9 +162,10 @@ START_TEST(test_example_uncommented)
 	}
 	fclose(f);
 	ck_nerr(text, 0);
-	ck_assert_int_eq(c.n_endpoints, 4);
-	ck_assert_int_eq(c.endpoints[2].type, CONF_EP_TCP_LISTENER);
-	ck_assert_int_eq(c.endpoints[3].type, CONF_EP_UDP_SERVICE);
+	ck_assert_int_eq(c.n_endpoints, 5);
+	ck_assert_int_eq(c.endpoints[2].type, CONF_EP_UDP);
+	ck_assert_int_eq(c.endpoints[3].type, CONF_EP_TCP_LISTENER);
+	ck_assert_int_eq(c.endpoints[4].type, CONF_EP_UDP_SERVICE);
 	free(text);
 }
 END_TEST
