@@ -7,13 +7,14 @@
  * from the pump callback just in time, so the next data command goes out
  * in the same write that follows the previous final result.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "bg96d/at.h"
@@ -35,7 +36,12 @@ struct atq {
 	struct event_base	*base;
 	struct atq_ops		 ops;
 	void			*arg;
-	struct bufferevent	*bev;
+	int			 fd;		/* -1: detached */
+	struct event		*rev, *wev;	/* read (persistent), write */
+	struct event		*lost_ev;	/* report a write error later */
+	char			 lost_why[128];
+	struct evbuffer		*out;		/* not yet written */
+	uint8_t			 inbuf[16384];
 	struct at_parser	 parser;
 	struct atq_cmd		*head, *tail;	/* FIFO of explicit commands */
 	struct atq_cmd		*cur;		/* in flight */
@@ -52,8 +58,10 @@ struct atq {
 	struct atq_stats	 stats;
 };
 
-static void	atq_read_cb(struct bufferevent *, void *);
-static void	atq_event_cb(struct bufferevent *, short, void *);
+static void	atq_read_cb(evutil_socket_t, short, void *);
+static void	atq_write_cb(evutil_socket_t, short, void *);
+static void	atq_lost_cb(evutil_socket_t, short, void *);
+static void	atq_flush(struct atq *);
 static void	atq_timer_cb(evutil_socket_t, short, void *);
 static void	atq_start_next(struct atq *);
 static void	atq_settle_cb(evutil_socket_t, short, void *);
@@ -87,6 +95,9 @@ atq_new(struct event_base *base, const struct atq_ops *ops, void *arg)
 	q->arg = arg;
 	q->timer = evtimer_new(base, atq_timer_cb, q);
 	q->settle = evtimer_new(base, atq_settle_cb, q);
+	q->lost_ev = evtimer_new(base, atq_lost_cb, q);
+	q->out = evbuffer_new();
+	q->fd = -1;
 	memcpy(q->tmo_ms, tmo_default_ms, sizeof(q->tmo_ms));
 	at_parser_init(&q->parser);
 	return q;
@@ -100,6 +111,8 @@ atq_free(struct atq *q)
 	atq_detach(q);
 	event_free(q->timer);
 	event_free(q->settle);
+	event_free(q->lost_ev);
+	evbuffer_free(q->out);
 	free(q);
 }
 
@@ -113,9 +126,11 @@ void
 atq_attach(struct atq *q, int fd)
 {
 	atq_detach(q);
-	q->bev = bufferevent_socket_new(q->base, fd, 0);
-	bufferevent_setcb(q->bev, atq_read_cb, NULL, atq_event_cb, q);
-	bufferevent_enable(q->bev, EV_READ | EV_WRITE);
+	q->fd = fd;
+	q->rev = event_new(q->base, fd, EV_READ | EV_PERSIST, atq_read_cb, q);
+	q->wev = event_new(q->base, fd, EV_WRITE, atq_write_cb, q);
+	event_add(q->rev, NULL);
+	evbuffer_drain(q->out, evbuffer_get_length(q->out));
 	at_parser_init(&q->parser);
 	q->probes_failed = 0;
 	/* Answers to a previous user of the line may still be coming. */
@@ -151,7 +166,7 @@ atq_settle_cb(evutil_socket_t fd, short what, void *arg)
 bool
 atq_attached(const struct atq *q)
 {
-	return q->bev != NULL;
+	return q->fd != -1;
 }
 
 bool
@@ -184,14 +199,20 @@ atq_detach(struct atq *q)
 {
 	if (q->in_read) {
 		q->detach_pending = true;
-		if (q->bev != NULL)
-			bufferevent_disable(q->bev, EV_READ | EV_WRITE);
+		if (q->fd != -1) {
+			event_del(q->rev);
+			event_del(q->wev);
+		}
 		return;
 	}
-	if (q->bev != NULL) {
-		bufferevent_free(q->bev);
-		q->bev = NULL;
+	if (q->fd != -1) {
+		event_free(q->rev);
+		event_free(q->wev);
+		q->rev = q->wev = NULL;
+		q->fd = -1;
 	}
+	evtimer_del(q->lost_ev);
+	evbuffer_drain(q->out, evbuffer_get_length(q->out));
 	q->detach_pending = false;
 	q->settling = false;
 	evtimer_del(q->settle);
@@ -303,9 +324,12 @@ atq_send(struct atq *q, struct atq_cmd *c)
 	char		 esc[128];
 
 	q->cur = c;
-	log_trace("AT> %s", log_escape(esc, sizeof(esc), c->text, c->textlen));
-	evbuffer_add(bufferevent_get_output(q->bev), c->text, c->textlen);
-	evbuffer_add(bufferevent_get_output(q->bev), "\r", 1);
+	if (log_getlevel() >= LOG_TRACE)
+		log_trace("AT> %s", log_escape(esc, sizeof(esc), c->text,
+		    c->textlen));
+	evbuffer_add(q->out, c->text, c->textlen);
+	evbuffer_add(q->out, "\r", 1);
+	atq_flush(q);
 	q->stats.commands++;
 	q->stats.bytes_out += c->textlen + 1;
 	c->phase = c->data != NULL ? PHASE_WAIT_PROMPT : PHASE_WAIT_FINAL;
@@ -321,7 +345,7 @@ atq_start_next(struct atq *q)
 {
 	struct atq_cmd	*c = NULL;
 
-	if (q->cur != NULL || q->bev == NULL || q->detach_pending ||
+	if (q->cur != NULL || q->fd == -1 || q->detach_pending ||
 	    q->settling)
 		return;
 	if (q->head != NULL && (q->last_was_pump || q->ops.pump == NULL)) {
@@ -433,7 +457,7 @@ atq_timer_cb(evutil_socket_t fd, short what, void *arg)
 		 */
 	}
 	atq_complete(q, ATQ_RES_TIMEOUT, NULL);
-	if (probe || q->bev == NULL)
+	if (probe || q->fd == -1)
 		return;
 	/* Probe the modem before anything else goes out. */
 	p = atq_cmd_new(TMO_PROBE, "AT");
@@ -449,12 +473,14 @@ atq_handle(struct atq *q, const struct at_event *ev)
 	struct atq_cmd	*c = q->cur;
 	char		 esc[256];
 
+	if (log_getlevel() >= LOG_TRACE && ev->type != AT_EV_NONE)
+		log_trace("AT< %s%s", ev->type == AT_EV_PROMPT ? "> " :
+		    log_escape(esc, sizeof(esc), ev->line, ev->line_len),
+		    ev->type == AT_EV_PAYLOAD ? " <payload>" : "");
 	switch (ev->type) {
 	case AT_EV_NONE:
 		return;
 	case AT_EV_LINE:
-		log_trace("AT< %s",
-		    log_escape(esc, sizeof(esc), ev->line, ev->line_len));
 		if (c != NULL && c->prefix != NULL &&
 		    strncmp(ev->line, c->prefix, strlen(c->prefix)) == 0) {
 			if (c->on_line != NULL)
@@ -481,8 +507,6 @@ atq_handle(struct atq *q, const struct at_event *ev)
 		    log_escape(esc, sizeof(esc), ev->line, ev->line_len));
 		return;
 	case AT_EV_FINAL:
-		log_trace("AT< %s",
-		    log_escape(esc, sizeof(esc), ev->line, ev->line_len));
 		if (c == NULL || c->phase == PHASE_QUEUED) {
 			q->stats.unexpected++;
 			if (q->settling) {
@@ -499,14 +523,13 @@ atq_handle(struct atq *q, const struct at_event *ev)
 		atq_complete(q, atq_result_of(ev->final), ev);
 		return;
 	case AT_EV_PROMPT:
-		log_trace("AT< > ");
 		if (c == NULL || c->phase != PHASE_WAIT_PROMPT) {
 			q->stats.unexpected++;
 			log_info("modem: unexpected \"> \" prompt");
 			return;
 		}
-		evbuffer_add(bufferevent_get_output(q->bev), c->data,
-		    c->datalen);
+		evbuffer_add(q->out, c->data, c->datalen);
+		atq_flush(q);
 		q->stats.bytes_out += c->datalen;
 		c->phase = PHASE_WAIT_FINAL;
 		{
@@ -519,8 +542,6 @@ atq_handle(struct atq *q, const struct at_event *ev)
 		}
 		return;
 	case AT_EV_PAYLOAD:
-		log_trace("AT< %s <%zu bytes>", log_escape(esc, sizeof(esc),
-		    ev->line, ev->line_len), ev->data_len);
 		if (strncmp(ev->line, "+QIURC:", 7) == 0) {
 			if (q->ops.urc_payload != NULL)
 				q->ops.urc_payload(q->arg, ev);
@@ -548,46 +569,84 @@ atq_handle(struct atq *q, const struct at_event *ev)
 	}
 }
 
+/*
+ * Write what is pending, now.  Inside the read callback this waits for
+ * the end of the batch, so a final result and the next command cost one
+ * read and one write.  A write error is reported from the loop, never
+ * from under the caller.
+ */
 static void
-atq_read_cb(struct bufferevent *bev, void *arg)
+atq_flush(struct atq *q)
+{
+	int	 n;
+
+	if (q->fd == -1 || q->in_read || evbuffer_get_length(q->out) == 0)
+		return;
+	n = evbuffer_write(q->out, q->fd);
+	if (n == -1 && errno != EAGAIN && errno != EINTR) {
+		struct timeval	 tv = { 0, 0 };
+
+		snprintf(q->lost_why, sizeof(q->lost_why), "write: %s",
+		    strerror(errno));
+		evtimer_add(q->lost_ev, &tv);
+		return;
+	}
+	if (evbuffer_get_length(q->out) > 0)
+		event_add(q->wev, NULL);
+}
+
+static void
+atq_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	atq_flush(arg);
+}
+
+static void
+atq_lost_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct atq	*q = arg;
-	struct evbuffer	*in = bufferevent_get_input(bev);
-	struct at_event	 ev;
-	size_t		 len, n;
-	unsigned char	*p;
 
+	if (q->fd != -1 && q->ops.lost != NULL)
+		q->ops.lost(q->arg, q->lost_why);
+}
+
+/* One read per wakeup, fed to the framer; then one write. */
+static void
+atq_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct atq	*q = arg;
+	struct at_event	 ev;
+	const uint8_t	*p;
+	ssize_t		 len;
+	size_t		 n;
+
+	len = read(fd, q->inbuf, sizeof(q->inbuf));
+	if (len <= 0) {
+		if (len == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		/* EOF or EIO: the modem (or its pty) is gone. */
+		if (q->ops.lost != NULL)
+			q->ops.lost(q->arg, len == 0 ? "end of file" :
+			    strerror(errno));
+		return;
+	}
 	if (q->settling && now_ms() < q->settle_until)
 		atq_settle(q);		/* not quiet yet */
 	q->in_read++;
-	while (!q->detach_pending &&
-	    (len = evbuffer_get_contiguous_space(in)) > 0) {
-		p = evbuffer_pullup(in, (ssize_t)len);
-		n = at_parse(&q->parser, p, len, &ev);
+	p = q->inbuf;
+	while (!q->detach_pending && len > 0) {
+		n = at_parse(&q->parser, p, (size_t)len, &ev);
 		q->stats.bytes_in += n;
-		evbuffer_drain(in, n);
+		p += n;
+		len -= (ssize_t)n;
 		if (ev.type != AT_EV_NONE)
 			atq_handle(q, &ev);
 	}
 	q->in_read--;
 	if (q->detach_pending && q->in_read == 0)
 		atq_detach(q);
-}
-
-static void
-atq_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct atq	*q = arg;
-	const char	*why;
-
-	if (what & BEV_EVENT_EOF)
-		why = "end of file";
-	else if (what & BEV_EVENT_ERROR)
-		why = evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
 	else
-		return;
-	if (q->ops.lost != NULL)
-		q->ops.lost(q->arg, why);
+		atq_flush(q);
 }
 
 void

@@ -87,7 +87,9 @@ struct bridge {
 	struct event		*timer;		/* connect / idle / flush */
 	struct event		*hup;		/* half-closed: full close? */
 	long long		 deadline;	/* connect deadline */
-	long long		 last_traffic;
+	bool			 traffic;	/* since the last idle tick */
+	int			 quiet_ticks;	/* idle ticks without traffic */
+	bool			 read_paused;	/* client input buffer full */
 	unsigned long		 serial;
 	const char		*flush_why;	/* why the modem side ended */
 	char			 host[CONF_HOST_MAX + 1];	/* destination */
@@ -261,7 +263,7 @@ bridge_maybe_finish(struct bridge *b)
 static void
 bridge_client_input(struct bridge *b)
 {
-	b->last_traffic = now_ms();
+	b->traffic = true;
 	if (b->state == BRIDGE_OPEN)
 		msock_kick(b->ms);
 	else if (b->state == BRIDGE_FLUSHING)	/* modem side gone */
@@ -281,7 +283,19 @@ bridge_client_output(struct bridge *b)
 static void
 bridge_read_cb(struct bufferevent *bev, void *arg)
 {
-	bridge_client_input(arg);
+	struct bridge	*b = arg;
+
+	/*
+	 * Stop reading at BRIDGE_UP_HIGH ourselves: libevent 2.1's read
+	 * watermark re-runs this callback in a loop while the buffer stays
+	 * full.  bridge_next_chunk() resumes reading.
+	 */
+	if (evbuffer_get_length(bufferevent_get_input(bev)) >=
+	    BRIDGE_UP_HIGH) {
+		bufferevent_disable(bev, EV_READ);
+		b->read_paused = true;
+	}
+	bridge_client_input(b);
 }
 
 static void
@@ -435,13 +449,19 @@ bridge_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case BRIDGE_OPENING:
 		return;		/* the slot's own deadline decides */
 	case BRIDGE_OPEN:
-		if (idle > 0 && now_ms() - b->last_traffic >= idle * 1000LL) {
+		/*
+		 * The idle timer ticks four times per idle_timeout; a flag,
+		 * not a clock read, marks traffic on the hot path.
+		 */
+		if (idle <= 0)
+			return;
+		b->quiet_ticks = b->traffic ? 0 : b->quiet_ticks + 1;
+		b->traffic = false;
+		if (b->quiet_ticks >= IDLE_TICKS) {
 			bridge_free(b, "idle timeout");
 			return;
 		}
-		if (idle > 0)
-			bridge_arm(b, b->last_traffic + idle * 1000LL -
-			    now_ms());
+		bridge_arm(b, idle * 1000LL / IDLE_TICKS);
 		return;
 	case BRIDGE_FLUSHING:
 		bridge_free(b, "client did not take the last bytes");
@@ -461,7 +481,7 @@ bridge_alloc(struct endpoint *ep)
 	b->serial = ++serial;
 	b->timer = evtimer_new(ep->set->base, bridge_timer_cb, b);
 	b->hup = evtimer_new(ep->set->base, bridge_hup_cb, b);
-	b->last_traffic = now_ms();
+	b->traffic = true;
 	TAILQ_INSERT_TAIL(&ep->bridges, b, eentry);
 	return b;
 }
@@ -473,7 +493,6 @@ bridge_stream_setup(struct bridge *b, int fd)
 	    BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(b->bev, bridge_read_cb, bridge_write_cb,
 	    bridge_event_cb, b);
-	bufferevent_setwatermark(b->bev, EV_READ, 0, BRIDGE_UP_HIGH);
 	bufferevent_setwatermark(b->bev, EV_WRITE, BRIDGE_DOWN_LOW, 0);
 	bufferevent_enable(b->bev, EV_READ | EV_WRITE);
 }
@@ -551,9 +570,9 @@ bridge_new_socks(struct endpoint *ep, struct bufferevent *bev,
 	b->port = port;
 	b->socks = true;
 	b->bev = bev;
+	bufferevent_setwatermark(b->bev, EV_READ, 0, 0);	/* handshake's */
 	bufferevent_setcb(b->bev, bridge_read_cb, bridge_write_cb,
 	    bridge_event_cb, b);
-	bufferevent_setwatermark(b->bev, EV_READ, 0, BRIDGE_UP_HIGH);
 	bufferevent_setwatermark(b->bev, EV_WRITE, BRIDGE_DOWN_LOW, 0);
 	bufferevent_enable(b->bev, EV_READ | EV_WRITE);
 	log_info("%s: client %lu asks for %s:%d", ep->conf.name, b->serial,
@@ -616,7 +635,7 @@ bridge_new_incoming(struct endpoint *ep, struct msock *ms,
 		return;
 	}
 	if (ep->conf.idle_timeout > 0)
-		bridge_arm(b, ep->conf.idle_timeout * 1000LL);
+		bridge_arm(b, ep->conf.idle_timeout * 1000LL / IDLE_TICKS);
 }
 
 /* Start b now: take a slot and open the modem connection. */
@@ -731,11 +750,11 @@ bridge_opened(void *arg, int err)
 		bufferevent_write(b->bev, ok, sizeof(ok));
 	}
 	b->state = BRIDGE_OPEN;
-	b->last_traffic = now_ms();
+	b->traffic = true;
 	log_info("%s: client %lu connected to %s:%d on slot %d",
 	    b->ep->conf.name, b->serial, b->host, b->port, msock_id(b->ms));
 	if (idle > 0)
-		bridge_arm(b, idle * 1000LL);
+		bridge_arm(b, idle * 1000LL / IDLE_TICKS);
 	if (b->client_gone)
 		bridge_maybe_finish(b);
 }
@@ -747,7 +766,7 @@ bridge_received(void *arg, const uint8_t *data, size_t len, const char *ip,
 	struct bridge	*b = arg;
 	struct dmsg	*m;
 
-	b->last_traffic = now_ms();
+	b->traffic = true;
 	if (b->client_gone)
 		return;		/* nobody to give it to */
 	if (!b->dgram) {
@@ -806,13 +825,18 @@ bridge_next_chunk(void *arg, uint8_t *buf, size_t max,
 		b->up.count--;
 		if (!b->client_gone)
 			event_add(b->rev, NULL);
-		b->last_traffic = now_ms();
+		b->traffic = true;
 		memcpy(buf, m->data, m->len);	/* len <= MSOCK_SEND_MAX */
 		return m->len;
 	}
 	n = evbuffer_remove(bufferevent_get_input(b->bev), buf, max);
 	if (n > 0)
-		b->last_traffic = now_ms();
+		b->traffic = true;
+	if (b->read_paused && evbuffer_get_length(
+	    bufferevent_get_input(b->bev)) < BRIDGE_UP_HIGH) {
+		b->read_paused = false;
+		bufferevent_enable(b->bev, EV_READ);
+	}
 	return n > 0 ? (size_t)n : 0;
 }
 

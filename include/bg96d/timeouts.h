@@ -99,6 +99,10 @@ enum tmo_kind {
 /* A listener or UDP service the modem refused is tried again after. */
 #define SVC_RETRY_MS		5000
 
+/* idle_timeout is checked this many times per period (so a connection
+ * closes between 1 and 1.25 idle_timeouts after its last byte). */
+#define IDLE_TICKS		4
+
 /* Shutdown: every slot gets AT+QICLOSE, but the daemon exits within 5 s
  * (DESIGN.md section 2) even if the modem does not answer. */
 #define SHUTDOWN_DEADLINE_MS	4000

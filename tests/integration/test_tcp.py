@@ -323,6 +323,34 @@ def case_second_instance():
         env.close(ok)
 
 
+def case_idle_timeout():
+    """idle_timeout closes a quiet connection (within 1.25 periods), not a
+    busy one."""
+    srv = Server(echo_handler)
+    env = Env("idle", endpoints=tcp_endpoint("echo", srv.port,
+                                             "idle_timeout = 2"))
+    ok = False
+    try:
+        quiet = env.connect("echo")
+        busy = env.connect("echo")
+        t0 = time.monotonic()
+        for _ in range(12):              # 3.6 s of traffic on busy
+            busy.sendall(b"tick")
+            assert recv_all(busy, 10, 4) == b"tick"
+            time.sleep(0.3)
+        assert recv_all(quiet, 10) == b"", "quiet one not closed"
+        took = time.monotonic() - t0
+        assert 1.9 < took < 4.5, "closed after %.1f s" % took
+        busy.sendall(b"alive")
+        assert recv_all(busy, 10, 5) == b"alive"
+        busy.close()
+        quiet.close()
+        ok = True
+    finally:
+        srv.close()
+        env.close(ok)
+
+
 CASES = {
     "echo_1mib": case_echo_1mib,
     "twelve_plus_one": case_twelve_plus_one,
@@ -334,6 +362,7 @@ CASES = {
     "curl": case_curl,
     "connect_refused": case_connect_refused,
     "second_instance": case_second_instance,
+    "idle_timeout": case_idle_timeout,
 }
 
 if __name__ == "__main__":
