@@ -1641,7 +1641,6 @@ def main():
     ap.add_argument("--raw", default="",
                     help="also write every run's record (JSON lines) here")
     args = ap.parse_args()
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)     # | head
 
     def resolve(given, built, env, what):
         p = given or os.environ.get(env) or (
@@ -1717,4 +1716,10 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # SIGPIPE stays ignored (Python's default): sockets to bg96d must give
+    # EPIPE, not kill the bench.  A closed stdout (| head) ends it quietly.
+    try:
+        sys.exit(main())
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)

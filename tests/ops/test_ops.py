@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Operations: the installed tree, the systemd units, the sysusers.d entry,
-the man pages, and bg96d's privilege drop ([daemon] user).  Run one case
-by name, or all.  Cases that need root or a tool that is missing exit 77.
+"""Operations: the installed tree, the systemd units, the sysusers.d and
+tmpfiles.d entries, the man pages, and bg96d's privilege drop ([daemon]
+user).  Run one case by name, or all.  Cases that need root or a tool that
+is missing exit 77.
 """
 import grp
 import json
@@ -115,6 +116,12 @@ def case_install_tree():
             assert os.path.isfile(inst.real(inst.path(page, sect))), page
         sysusers = inst.path("bg96d.conf", "sysusers.d")
         assert os.path.isfile(inst.real(sysusers))
+        tmpfiles = inst.path("bg96d.conf", "tmpfiles.d")
+        with open(inst.real(tmpfiles)) as f:
+            lines = [ln.split() for ln in f
+                     if ln.strip() and not ln.startswith("#")]
+        assert lines == [["d", "/run/bg96", "0750", "bg96", "bg96", "-"]], \
+            lines
         rules = inst.path("60-bg96d.rules", "rules.d")
         with open(inst.real(rules)) as f:
             text = f.read()
@@ -251,6 +258,62 @@ def case_sysusers():
         assert u[6].endswith("nologin"), "login shell: %r" % u
         assert "bg96" in groups and groups["bg96"][2] == u[3], groups
         assert "bg96" in groups["dialout"][3].split(","), groups["dialout"]
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def case_tmpfiles():
+    """systemd-tmpfiles --create --root makes /run/bg96 0750 bg96:bg96 (the
+    user from the sysusers.d entry), and brings an existing directory to
+    that mode and owner, keeping what is in it."""
+    tmpfiles = shutil.which("systemd-tmpfiles")
+    sysusers = shutil.which("systemd-sysusers")
+    if tmpfiles is None or sysusers is None:
+        return skip("systemd-tmpfiles or systemd-sysusers missing")
+    if os.geteuid() != 0:
+        return skip("needs root (systemd-tmpfiles chowns to bg96)")
+    conf = os.path.join(SRCDIR, "systemd", "bg96d.tmpfiles")
+    root = tempfile.mkdtemp(prefix="bg96-tmpfiles-")
+    try:
+        os.makedirs(os.path.join(root, "etc"))
+        files = {"passwd": "root:x:0:0:root:/root:/bin/sh\n",
+                 "group": "root:x:0:\ndialout:x:20:\n",
+                 "shadow": "root:*:19000:0:99999:7:::\n",
+                 "gshadow": "root:*::\ndialout:*::\n"}
+        for name, text in files.items():
+            with open(os.path.join(root, "etc", name), "w") as f:
+                f.write(text)
+        # Without the bg96 user the entry must fail, not make a root dir.
+        r = run([tmpfiles, "--create", "--root=" + root, conf])
+        assert r.returncode != 0, "created without a bg96 user"
+        r = run([sysusers, "--root=" + root,
+                 os.path.join(SRCDIR, "systemd", "bg96d.sysusers")])
+        assert r.returncode == 0, r.stderr
+        with open(os.path.join(root, "etc", "passwd")) as f:
+            users = {ln.split(":")[0]: ln.strip().split(":") for ln in f}
+        uid, gid = int(users["bg96"][2]), int(users["bg96"][3])
+        run_dir = os.path.join(root, "run", "bg96")
+
+        def check():
+            r = run([tmpfiles, "--create", "--root=" + root, conf])
+            assert r.returncode == 0 and not r.stderr.strip(), \
+                "systemd-tmpfiles: %d\n%s" % (r.returncode, r.stderr)
+            st = os.lstat(run_dir)
+            assert stat.S_ISDIR(st.st_mode), "not a directory"
+            assert stat.S_IMODE(st.st_mode) == 0o750, oct(st.st_mode)
+            assert (st.st_uid, st.st_gid) == (uid, gid), \
+                "owned by %d:%d, want %d:%d" % (st.st_uid, st.st_gid,
+                                                 uid, gid)
+
+        check()
+        # As systemd leaves it for bg96d@ instances (root, 0755), with an
+        # instance directory inside: fixed up, the contents kept.
+        os.chown(run_dir, 0, 0)
+        os.chmod(run_dir, 0o755)
+        os.mkdir(os.path.join(run_dir, "modem1"))
+        check()
+        assert os.path.isdir(os.path.join(run_dir, "modem1"))
+        check()     # and again: nothing changes
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -483,6 +546,7 @@ CASES = {
     "unit_security": skippable(case_unit_security),
     "unit_verify": skippable(case_unit_verify),
     "sysusers": case_sysusers,
+    "tmpfiles": case_tmpfiles,
     "man_pages": case_man_pages,
     "privdrop_root": case_privdrop_root,
     "privdrop_not_root": case_privdrop_not_root,
