@@ -5,6 +5,7 @@ quirks, a modem that is absent at start.  bg96d must recover by itself,
 never leave a client hanging, never corrupt bytes."""
 import os
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -58,12 +59,23 @@ def streaming_client(env, name):
     return c, stop
 
 
+def assert_alive(env, pid, names=("echo",)):
+    """bg96d still runs as the same process, every socket file in place."""
+    assert env.daemon.poll() is None, "bg96d exited (%s)" % (
+        env.daemon.returncode,)
+    assert env.daemon.pid == pid, "bg96d pid changed"
+    for name in names:
+        assert os.path.exists(env.sock_path(name)), \
+            "socket file %s gone" % name
+
+
 def fault_case(label, fault, log_text, wait_ready=2):
     def case():
         srv = Server(echo_handler)
         env = Env(label, endpoints=tcp_endpoint("echo", srv.port))
         ok = False
         try:
+            pid = env.daemon.pid
             c, stop = streaming_client(env, "echo")
             time.sleep(0.5)
             r = env.sim_cmd(fault)
@@ -74,7 +86,7 @@ def fault_case(label, fault, log_text, wait_ready=2):
             env.wait_log(log_text)
             env.wait_ready(timeout=60, count=wait_ready)
             echo_roundtrip(env, "echo", 64 * 1024)
-            assert os.path.exists(env.sock_path("echo"))
+            assert_alive(env, pid)
             ok = True
         finally:
             srv.close()
@@ -263,6 +275,404 @@ def case_reset_command():
                 os.unlink(p)
 
 
+def quiet_client(env, name):
+    """A client with an open modem connection that carries nothing now."""
+    c = env.connect(name)
+    c.sendall(b"hi")
+    assert recv_all(c, 30, 2) == b"hi", "quiet client not served"
+    time.sleep(0.3)     # the line goes quiet
+    return c
+
+
+def idle_fault_case(label, fault, log_text):
+    """The fault while no transfer runs: first with no client at all, then
+    with one open but quiet connection (it must see EOF or a reset)."""
+    def case():
+        srv = Server(echo_handler)
+        env = Env(label, endpoints=tcp_endpoint("echo", srv.port))
+        ok = False
+        try:
+            pid = env.daemon.pid
+            # No client at all.
+            r = env.sim_cmd(fault)
+            assert r.get("ok"), r
+            env.wait_log(log_text)
+            env.wait_ready(timeout=60, count=2)
+            assert_alive(env, pid)
+            echo_roundtrip(env, "echo", 64 * 1024)
+            # One quiet client.
+            c = quiet_client(env, "echo")
+            r = env.sim_cmd(fault)
+            assert r.get("ok"), r
+            closed_soon(c, 10)
+            c.close()
+            env.wait_log(log_text, count=2)
+            env.wait_ready(timeout=60, count=3)
+            assert_alive(env, pid)
+            echo_roundtrip(env, "echo", 64 * 1024)
+            ok = True
+        finally:
+            srv.close()
+            env.close(ok)
+    return case
+
+
+def paced_echo(env, name, chunks=40, size=16 * 1024, gap=0.1, during=None):
+    """An echo transfer of chunks*size bytes spread over chunks*gap
+    seconds; during(i) is called before chunk i.  Returns when every byte
+    came back intact (fails on corruption, a short read or EOF)."""
+    data = os.urandom(chunks * size)
+    c = env.connect(name)
+    got = []
+    t = threading.Thread(target=lambda: got.append(
+        recv_all(c, 60, len(data))), daemon=True)
+    t.start()
+    for i in range(chunks):
+        if during is not None:
+            during(i)
+        c.sendall(data[i * size:(i + 1) * size])
+        time.sleep(gap)
+    t.join(90)
+    c.close()
+    assert got, "transfer did not finish"
+    assert len(got[0]) == len(data), "short: %d of %d bytes" % (
+        len(got[0]), len(data))
+    assert sha(got[0]) == sha(data), "transfer corrupted"
+
+
+def case_deregister_transfer():
+    """A short loss of registration (3 s, well under registration_timeout)
+    while a transfer runs: logged, and the transfer goes on intact."""
+    srv = Server(echo_handler)
+    env = Env("dereg", endpoints=tcp_endpoint("echo", srv.port))
+    ok = False
+    try:
+        pid = env.daemon.pid
+
+        def during(i):
+            if i == 5:
+                assert env.sim_cmd("deregister 3")["ok"]
+        paced_echo(env, "echo", during=during)
+        env.wait_log("registration lost")
+        env.wait_log("registered again", 30)
+        assert_alive(env, pid)
+        echo_roundtrip(env, "echo", 64 * 1024)
+        assert "-> ready" not in env.log_text().split(
+            "registration lost", 1)[1], "recovered for a short loss"
+        ok = True
+    finally:
+        srv.close()
+        env.close(ok)
+
+
+def case_deregister_idle():
+    """A short loss of registration while idle: a quiet client keeps its
+    connection, a client that arrives meanwhile is served."""
+    srv = Server(echo_handler)
+    env = Env("deregidle", endpoints=tcp_endpoint("echo", srv.port))
+    ok = False
+    try:
+        pid = env.daemon.pid
+        q = quiet_client(env, "echo")
+        assert env.sim_cmd("deregister 3")["ok"]
+        env.wait_log("registration lost", 10)
+        echo_roundtrip(env, "echo", 16 * 1024, timeout=30)
+        env.wait_log("registered again", 30)
+        q.sendall(b"still")
+        assert recv_all(q, 30, 5) == b"still", "quiet client lost"
+        q.close()
+        assert_alive(env, pid)
+        echo_roundtrip(env, "echo", 64 * 1024)
+        ok = True
+    finally:
+        srv.close()
+        env.close(ok)
+
+
+def connect_retry(port, deadline):
+    """Connect to 127.0.0.1:port, retrying refusals until deadline."""
+    while True:
+        try:
+            return socket.create_connection(("127.0.0.1", port), 5)
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                raise AssertionError("port %d refused for too long" % port)
+            time.sleep(0.1)
+
+
+def remote_roundtrip(port, size, deadline):
+    """A remote client of the modem's listener: size bytes echoed back."""
+    data = os.urandom(size)
+    c = connect_retry(port, deadline)
+    got = []
+    t = threading.Thread(target=lambda: got.append(
+        recv_all(c, 30, len(data))), daemon=True)
+    t.start()
+    c.sendall(data)
+    t.join(40)
+    c.close()
+    assert got and sha(got[0]) == sha(data), "listener echo corrupted"
+
+
+def case_listener_reboot():
+    """A tcp-listener endpoint across a modem reboot: the relayed remote
+    connection is closed at once; the listener accepts again within 30 s
+    and relays intact."""
+    from test_types import free_port, listener_endpoint
+    srv = Server(echo_handler)
+    lport = free_port()
+    env = Env("lreboot", endpoints=listener_endpoint(
+        "in", lport, "tcp:127.0.0.1:%d" % srv.port) +
+        tcp_endpoint("echo", srv.port))
+    ok = False
+    try:
+        pid = env.daemon.pid
+        env.wait_log("modem listens on port %d" % lport)
+        remote_roundtrip(lport, 64 * 1024, time.monotonic() + 10)
+        c = connect_retry(lport, time.monotonic() + 10)
+        c.sendall(b"ping")
+        assert recv_all(c, 30, 4) == b"ping"
+        assert env.sim_cmd("reboot")["ok"]
+        t0 = time.monotonic()
+        closed_soon(c, 10)
+        c.close()
+        env.wait_log("modem powered down")
+        remote_roundtrip(lport, 64 * 1024, t0 + 30)
+        env.wait_log("modem listens on port %d" % lport, count=2)
+        assert_alive(env, pid)
+        echo_roundtrip(env, "echo", 64 * 1024)
+        ok = True
+    finally:
+        srv.close()
+        env.close(ok)
+
+
+def case_client_vanishes_in_send():
+    """The client writes and is gone while bg96d waits for the late '> '
+    prompt (answers 300 ms late): the prompt phase is completed, exactly
+    the bytes written reach the server, the slot is closed, and bg96sim
+    sees no protocol violation."""
+    received = []
+    done = threading.Semaphore(0)
+
+    def sink(conn):
+        data = recv_all(conn, 60)
+        received.append(data)
+        done.release()
+        return len(data)
+    srv = Server(sink)
+    esrv = Server(echo_handler)
+    env = Env("vanish", sim_args=["--latency-ms", "300"],
+              endpoints=tcp_endpoint("sink", srv.port) +
+              tcp_endpoint("echo", esrv.port))
+    ok = False
+    try:
+        pid = env.daemon.pid
+        # (bytes, SO_LINGER 0, pause before close): with no pause the
+        # close races the QISEND command itself; 100 ms later it lands in
+        # the 300 ms wait for the prompt.
+        for i, (size, linger, pause) in enumerate((
+                (1000, True, 0), (1000, False, 0.1), (1, False, 0),
+                (5000, True, 0.1), (1460, False, 0.1))):
+            data = os.urandom(size)
+            c = env.connect("sink")
+            env.wait_log("connected to 127.0.0.1:%d" % srv.port, 20,
+                         count=i + 1)
+            if linger:
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                             struct.pack("ii", 1, 0))
+            c.sendall(data)
+            time.sleep(pause)
+            c.close()
+            assert done.acquire(timeout=30), "server saw no EOF"
+            assert len(received[i]) == size, "server got %d of %d bytes" % (
+                len(received[i]), size)
+            assert received[i] == data, "bytes corrupted"
+        wait_for(lambda: env.sim_cmd("stats")["slots"] == [], 15,
+                 "slots freed")
+        st = env.sim_cmd("stats")
+        assert st["violation_count"] == 0, st["violations"]
+        assert st["commands"].get("AT+QISEND", 0) >= 5, st["commands"]
+        assert_alive(env, pid, ("sink", "echo"))
+        echo_roundtrip(env, "echo", 4 * 1024, timeout=60)
+        ok = True
+    finally:
+        srv.close()
+        esrv.close()
+        env.close(ok)
+
+
+def qiopen_error_case(label, host, port_fn, code, why):
+    """+QIOPEN: id,<code>: the client gets EOF at once, the log says why,
+    the slot is freed, and a good endpoint still works."""
+    def case():
+        srv = Server(echo_handler)
+        port = port_fn(srv)
+        env = Env(label, sim_args=["--hosts", "echo.test=127.0.0.1"],
+                  endpoints=tcp_endpoint("bad", port).replace(
+                      "host = 127.0.0.1", "host = " + host) +
+                  tcp_endpoint("echo", srv.port).replace(
+                      "host = 127.0.0.1", "host = echo.test"))
+        ok = False
+        try:
+            pid = env.daemon.pid
+            for n in range(1, 3):
+                c = env.connect("bad")
+                t0 = time.monotonic()
+                closed_soon(c, 10)
+                c.close()
+                assert time.monotonic() - t0 < 10
+                env.wait_log(why, 10, count=n)
+                wait_for(lambda: env.sim_cmd("stats")["slots"] == [], 10,
+                         "slot freed")
+            assert_alive(env, pid, ("bad", "echo"))
+            echo_roundtrip(env, "echo", 64 * 1024)
+            ok = True
+        finally:
+            srv.close()
+            env.close(ok)
+    return case
+
+
+def refused_port(srv):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()        # nothing listens there now
+    return port
+
+
+def source_handler(sent):
+    """A server that pushes random data until the connection breaks,
+    recording what it sent."""
+    def handler(conn):
+        try:
+            while True:
+                b = os.urandom(8192)
+                sent.append(b)      # a superset of what left
+                conn.sendall(b)
+        except OSError:
+            pass
+        return 0
+    return handler
+
+
+def case_stall_transfer():
+    """The modem goes silent for 15 s during a download (the only commands
+    are AT+QIRD, so no payload is in flight).  Half a second in, a second
+    client asks for a connection, so a command surely goes into the
+    silence.  The command deadline expires, AT probes (and only probes)
+    follow, three go unanswered, the line is re-opened: the downloading
+    client is closed (EOF or reset) within 15 s having received a clean
+    prefix of the stream, and once the modem answers again the second
+    client is served, with no late answer taken for a new one."""
+    sent = []
+    src = Server(source_handler(sent))
+    srv = Server(echo_handler)
+    env = Env("stallx", endpoints=tcp_endpoint("src", src.port) +
+              tcp_endpoint("echo", srv.port).replace(
+                  "connect_timeout = 30", "connect_timeout = 50"))
+    ok = False
+    try:
+        pid = env.daemon.pid
+        c = env.connect("src")
+        got = [recv_all(c, 30, 256 * 1024)]
+        assert env.sim_cmd("stall 15")["ok"]
+        t0 = time.monotonic()
+        time.sleep(0.5)
+        c2 = env.connect("echo", 60)
+        c2.sendall(b"patience")
+        c.settimeout(15)
+        try:
+            while True:
+                b = c.recv(65536)
+                if not b:
+                    break
+                got.append(b)
+                assert time.monotonic() - t0 < 15, "client still open"
+        except ConnectionResetError:
+            pass
+        except socket.timeout:
+            raise AssertionError("download client left hanging")
+        c.close()
+        data = b"".join(got)
+        assert data == b"".join(sent)[:len(data)], "download corrupted"
+        env.wait_log("no answer to 3 probes", max(0.1, 15 - (
+            time.monotonic() - t0)))
+        assert recv_all(c2, 60, 8) == b"patience"
+        c2.close()
+        env.wait_ready(timeout=60, count=2)
+        st = env.sim_cmd("stats")
+        assert st["violation_count"] == 0, st["violations"]
+        assert_alive(env, pid, ("src", "echo"))
+        echo_roundtrip(env, "echo", 64 * 1024)
+        ok = True
+    finally:
+        src.close()
+        srv.close()
+        env.close(ok)
+
+
+def case_stall_long():
+    """The modem is silent for 20 s while idle, long enough for the probes
+    to fail and the line to be re-opened and probed again: when it comes
+    back it answers every queued AT at once.  Those late OKs must not be
+    taken for answers to the bring-up commands (bg96sim counts a command
+    sent before the previous answer was written out as a violation); a
+    client that arrived during the stall is served afterwards.  (qiclose
+    is shortened so that the AT+QICLOSE after the failed connect does not
+    hide the silence.)"""
+    srv = Server(echo_handler)
+    env = Env("stalll", endpoints=tcp_endpoint("echo", srv.port).replace(
+        "connect_timeout = 30", "connect_timeout = 50"),
+        extra_conf="[timeouts]\nqiclose = 2\n")
+    ok = False
+    try:
+        pid = env.daemon.pid
+        assert env.sim_cmd("stall 20")["ok"]
+        time.sleep(0.5)     # off the whole seconds of the daemon's timers
+        c = env.connect("echo")        # makes the daemon notice
+        c.sendall(b"patience")
+        env.wait_log("no answer to 3 probes", 15)
+        assert recv_all(c, 60, 8) == b"patience"
+        c.close()
+        env.wait_ready(timeout=40, count=2)
+        st = env.sim_cmd("stats")
+        assert st["violation_count"] == 0, st["violations"]
+        assert_alive(env, pid)
+        echo_roundtrip(env, "echo", 64 * 1024)
+        ok = True
+    finally:
+        srv.close()
+        env.close(ok)
+
+
+def case_garbage_idle():
+    """4 KiB of garbage five times and a URC storm on an idle line: logged
+    and skipped; an open quiet client is not disturbed."""
+    srv = Server(echo_handler)
+    env = Env("garbagei", endpoints=tcp_endpoint("echo", srv.port))
+    ok = False
+    try:
+        pid = env.daemon.pid
+        q = quiet_client(env, "echo")
+        for _ in range(5):
+            assert env.sim_cmd("garbage 4096")["ok"]
+            time.sleep(0.1)
+        assert env.sim_cmd("urc-storm 500")["ok"]
+        time.sleep(0.5)
+        q.sendall(b"still")
+        assert recv_all(q, 30, 5) == b"still", "quiet client lost"
+        q.close()
+        assert_alive(env, pid)
+        echo_roundtrip(env, "echo", 64 * 1024)
+        assert env.log_text().count("-> ready") == 1, "needless recovery"
+        ok = True
+    finally:
+        srv.close()
+        env.close(ok)
+
+
 CASES = {
     "reboot": fault_case("reboot", "reboot", "modem powered down"),
     "pdpdeact": fault_case("pdp", "pdpdeact", "PDP context deactivated"),
@@ -276,6 +686,22 @@ CASES = {
     "qiopen_silence": case_qiopen_silence,
     "absent_at_start": case_absent_at_start,
     "reset_command": case_reset_command,
+    "reboot_idle": idle_fault_case("rebooti", "reboot", "modem powered down"),
+    "pdpdeact_idle": idle_fault_case("pdpi", "pdpdeact", "PDP context lost"),
+    "hangup_idle": idle_fault_case("hangupi", "hangup 2", "serial line lost"),
+    "deregister": case_deregister_transfer,
+    "deregister_idle": case_deregister_idle,
+    "listener_reboot": case_listener_reboot,
+    "client_vanishes_in_send": case_client_vanishes_in_send,
+    "qiopen_565": qiopen_error_case("dns", "no-such-host.invalid",
+                                    lambda srv: srv.port, 565,
+                                    "connect failed: DNS (565)"),
+    "stall_transfer": case_stall_transfer,
+    "stall_long": case_stall_long,
+    "garbage_idle": case_garbage_idle,
+    "qiopen_566": qiopen_error_case("refused", "127.0.0.1", refused_port, 566,
+                                    "connect failed: refused or unreachable"
+                                    " (566)"),
 }
 
 if __name__ == "__main__":
