@@ -3,6 +3,7 @@
 PDP loss, serial loss, stalls, garbage, URC storms, SEND FAIL, firmware
 quirks, a modem that is absent at start.  bg96d must recover by itself,
 never leave a client hanging, never corrupt bytes."""
+import json
 import os
 import socket
 import struct
@@ -67,6 +68,22 @@ def assert_alive(env, pid, names=("echo",)):
     for name in names:
         assert os.path.exists(env.sock_path(name)), \
             "socket file %s gone" % name
+
+
+def counters(env):
+    """The counters of bg96d's control socket status reply."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(os.path.join(env.run, "control.sock"))
+    s.sendall(b"status\n")
+    buf = b""
+    while b"\n" not in buf:
+        b = s.recv(65536)
+        if not b:
+            break
+        buf += b
+    s.close()
+    return json.loads(buf.split(b"\n", 1)[0])["counters"]
 
 
 def fault_case(label, fault, log_text, wait_ready=2):
@@ -284,15 +301,17 @@ def quiet_client(env, name):
     return c
 
 
-def idle_fault_case(label, fault, log_text):
+def idle_fault_case(label, fault, log_text, counter):
     """The fault while no transfer runs: first with no client at all, then
-    with one open but quiet connection (it must see EOF or a reset)."""
+    with one open but quiet connection (it must see EOF or a reset).  The
+    status counter of the cause counts both."""
     def case():
         srv = Server(echo_handler)
         env = Env(label, endpoints=tcp_endpoint("echo", srv.port))
         ok = False
         try:
             pid = env.daemon.pid
+            n0 = counters(env)[counter]
             # No client at all.
             r = env.sim_cmd(fault)
             assert r.get("ok"), r
@@ -310,6 +329,8 @@ def idle_fault_case(label, fault, log_text):
             env.wait_ready(timeout=60, count=3)
             assert_alive(env, pid)
             echo_roundtrip(env, "echo", 64 * 1024)
+            n = counters(env)[counter]
+            assert n >= n0 + 2, "counter %s: %d -> %d" % (counter, n0, n)
             ok = True
         finally:
             srv.close()
@@ -673,6 +694,42 @@ def case_garbage_idle():
         env.close(ok)
 
 
+def case_status_counters():
+    """Every recovery cause has a counter in the control socket's status
+    (the modem layer counts them all), and each fault moves its own."""
+    srv = Server(echo_handler)
+    env = Env("counters", endpoints=tcp_endpoint("echo", srv.port))
+    ok = False
+    try:
+        c0 = counters(env)
+        missing = [k for k in ("bringups", "reboots", "pdp_lost", "line_lost",
+                               "unresponsive", "reg_timeouts", "reg_lost",
+                               "cfun_resets", "reset_commands")
+                   if not isinstance(c0.get(k), int)]
+        assert not missing, "status counters missing: %s" % missing
+        assert env.sim_cmd("reboot")["ok"]
+        env.wait_ready(timeout=60, count=2)
+        assert env.sim_cmd("pdpdeact")["ok"]
+        env.wait_ready(timeout=60, count=3)
+        assert env.sim_cmd("deregister 1")["ok"]
+        env.wait_log("registered again", 20)
+        assert env.sim_cmd("hangup 1")["ok"]
+        env.wait_ready(timeout=60, count=4)
+        echo_roundtrip(env, "echo", 16 * 1024)
+        c = counters(env)
+        for k, d in (("reboots", 1), ("pdp_lost", 1), ("reg_lost", 1),
+                     ("bringups", 3)):
+            assert c[k] - c0[k] == d, "%s: %d -> %d" % (k, c0[k], c[k])
+        assert c["line_lost"] > c0["line_lost"], c
+        for k in ("unresponsive", "reg_timeouts", "cfun_resets",
+                  "reset_commands"):
+            assert c[k] == c0[k], "%s: %d -> %d" % (k, c0[k], c[k])
+        ok = True
+    finally:
+        srv.close()
+        env.close(ok)
+
+
 CASES = {
     "reboot": fault_case("reboot", "reboot", "modem powered down"),
     "pdpdeact": fault_case("pdp", "pdpdeact", "PDP context deactivated"),
@@ -686,9 +743,13 @@ CASES = {
     "qiopen_silence": case_qiopen_silence,
     "absent_at_start": case_absent_at_start,
     "reset_command": case_reset_command,
-    "reboot_idle": idle_fault_case("rebooti", "reboot", "modem powered down"),
-    "pdpdeact_idle": idle_fault_case("pdpi", "pdpdeact", "PDP context lost"),
-    "hangup_idle": idle_fault_case("hangupi", "hangup 2", "serial line lost"),
+    "reboot_idle": idle_fault_case("rebooti", "reboot", "modem powered down",
+                                   "reboots"),
+    "pdpdeact_idle": idle_fault_case("pdpi", "pdpdeact", "PDP context lost",
+                                     "pdp_lost"),
+    "hangup_idle": idle_fault_case("hangupi", "hangup 2", "serial line lost",
+                                   "line_lost"),
+    "status_counters": case_status_counters,
     "deregister": case_deregister_transfer,
     "deregister_idle": case_deregister_idle,
     "listener_reboot": case_listener_reboot,
