@@ -53,6 +53,8 @@ struct atq {
 	struct event		*timer;
 	struct event		*settle;	/* waiting for a quiet line */
 	bool			 settling;
+	bool			 resync;	/* a command timed out: answers
+						 * may lag behind their commands */
 	long long		 settle_until;	/* hard limit */
 	int			 tmo_ms[TMO__COUNT];
 	struct atq_stats	 stats;
@@ -133,6 +135,7 @@ atq_attach(struct atq *q, int fd)
 	evbuffer_drain(q->out, evbuffer_get_length(q->out));
 	at_parser_init(&q->parser);
 	q->probes_failed = 0;
+	q->resync = false;
 	/* Answers to a previous user of the line may still be coming. */
 	atq_settle(q);
 }
@@ -380,6 +383,17 @@ atq_complete(struct atq *q, enum atq_result res, const struct at_event *ev)
 
 	q->cur = NULL;
 	evtimer_del(q->timer);
+	if (res == ATQ_RES_TIMEOUT)
+		q->resync = true;
+	else if (q->resync && ev != NULL) {
+		/*
+		 * The first answer after a timeout may belong to an older
+		 * command (a modem that stalled answers its backlog at
+		 * once): nothing more goes out until the line is quiet.
+		 */
+		q->resync = false;
+		atq_settle(q);
+	}
 	if (c->on_done != NULL)
 		c->on_done(c->arg, res, ev);
 	atq_cmd_free(c);
@@ -414,9 +428,7 @@ atq_probe_done(void *arg, enum atq_result res, const struct at_event *ev)
 	struct atq	*q = arg;
 
 	if (res == ATQ_RES_OK) {
-		/* This OK may be a late answer: let the real one arrive. */
-		q->probes_failed = 0;
-		atq_settle(q);
+		q->probes_failed = 0;	/* atq_complete() settles the line */
 		return;
 	}
 	if (res == ATQ_RES_ABORTED)

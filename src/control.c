@@ -416,6 +416,12 @@ control_status_counters(struct control *ctl, struct jw *j)
 	jw_uint(j, mc->unresponsive);
 	jw_key(j, "reg_timeouts");
 	jw_uint(j, mc->reg_timeouts);
+	jw_key(j, "reg_lost");
+	jw_uint(j, mc->reg_lost);
+	jw_key(j, "cfun_resets");
+	jw_uint(j, mc->cfun_resets);
+	jw_key(j, "reset_commands");
+	jw_uint(j, mc->reset_commands);
 	jw_key(j, "incoming_full");
 	jw_uint(j, msockset_incoming_full(ctl->msocks));
 	jw_key(j, "clients_waiting");
