@@ -157,6 +157,13 @@ atq_settle(struct atq *q)
 	evtimer_add(q->settle, &tv);
 }
 
+void
+atq_resync(struct atq *q)
+{
+	if (q->fd != -1)
+		atq_settle(q);
+}
+
 static void
 atq_settle_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -351,7 +358,8 @@ atq_start_next(struct atq *q)
 	if (q->cur != NULL || q->fd == -1 || q->detach_pending ||
 	    q->settling)
 		return;
-	if (q->head != NULL && (q->last_was_pump || q->ops.pump == NULL)) {
+	if (q->head != NULL && (q->head->urgent || q->last_was_pump ||
+	    q->ops.pump == NULL)) {
 		c = q->head;
 		q->last_was_pump = false;
 	} else {
@@ -438,6 +446,7 @@ atq_probe_done(void *arg, enum atq_result res, const struct at_event *ev)
 
 		c->on_done = atq_probe_done;
 		c->arg = q;
+		c->urgent = true;
 		atq_submit(q, c, true);
 		return;
 	}
@@ -462,20 +471,23 @@ atq_timer_cb(evutil_socket_t fd, short what, void *arg)
 	log_warnx("modem: %s timed out (%s)",
 	    log_escape(esc, sizeof(esc), c->text, c->textlen),
 	    c->phase == PHASE_WAIT_PROMPT ? "no prompt" : "no final result");
-	if (c->phase == PHASE_WAIT_PROMPT) {
-		/*
-		 * The modem may still be waiting for the payload: send
-		 * nothing, and let the probe resynchronise.
-		 */
+	/*
+	 * Probe the modem before anything else goes out: the probe is
+	 * queued first and flagged, so neither the FIFO nor the pump gets
+	 * in before it (a timed-out QISEND's payload is not sent either;
+	 * the probe resynchronises).
+	 */
+	if (!probe) {
+		p = atq_cmd_new(TMO_PROBE, "AT");
+		p->on_done = atq_probe_done;
+		p->arg = q;
+		p->urgent = true;
+		p->next = q->head;
+		q->head = p;
+		if (q->tail == NULL)
+			q->tail = p;
 	}
 	atq_complete(q, ATQ_RES_TIMEOUT, NULL);
-	if (probe || q->fd == -1)
-		return;
-	/* Probe the modem before anything else goes out. */
-	p = atq_cmd_new(TMO_PROBE, "AT");
-	p->on_done = atq_probe_done;
-	p->arg = q;
-	atq_submit(q, p, true);
 }
 
 /* Route one framer event. */

@@ -552,6 +552,11 @@ modem_probe_done(void *arg, enum atq_result res, const struct at_event *ev)
 	if (m->state != MODEM_PROBING || res == ATQ_RES_ABORTED)
 		return;
 	if (res == ATQ_RES_OK) {
+		/*
+		 * That OK may answer a probe sent before a stall or a
+		 * reopen, with more to come: let the line go quiet first.
+		 */
+		atq_resync(m->atq);
 		modem_set_state(m, MODEM_INITIALIZING, "modem answers");
 		return;
 	}

@@ -43,6 +43,7 @@ struct atq_cmd {
 			    const struct at_event *);
 	void		*arg;
 	int		 phase;			/* internal */
+	bool		 urgent;		/* internal: before the pump */
 };
 
 struct atq_ops {
@@ -74,6 +75,11 @@ bool		 atq_attached(const struct atq *);
 /* True if nothing is in flight or queued. */
 bool		 atq_idle(const struct atq *);
 
+/*
+ * Send nothing more until the line has been quiet for a while (answers
+ * the modem still owes to earlier commands are absorbed).
+ */
+void		 atq_resync(struct atq *);
 /* Allocate a command; text is printf-formatted, without "\r". */
 struct atq_cmd	*atq_cmd_new(enum tmo_kind, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));

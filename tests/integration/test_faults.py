@@ -5,6 +5,7 @@ quirks, a modem that is absent at start.  bg96d must recover by itself,
 never leave a client hanging, never corrupt bytes."""
 import json
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -15,6 +16,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Env, Server, echo_handler, recv_all, run_cases, sha,  # noqa
                      tcp_endpoint, wait_for)
+from test_types import free_port, listener_endpoint  # noqa
 
 
 def echo_roundtrip(env, name, size=4096, timeout=60):
@@ -439,7 +441,6 @@ def case_listener_reboot():
     """A tcp-listener endpoint across a modem reboot: the relayed remote
     connection is closed at once; the listener accepts again within 30 s
     and relays intact."""
-    from test_types import free_port, listener_endpoint
     srv = Server(echo_handler)
     lport = free_port()
     env = Env("lreboot", endpoints=listener_endpoint(
@@ -546,6 +547,9 @@ def qiopen_error_case(label, host, port_fn, code, why):
                 env.wait_log(why, 10, count=n)
                 wait_for(lambda: env.sim_cmd("stats")["slots"] == [], 10,
                          "slot freed")
+            with open(env.sim_log, "rb") as f:
+                assert re.search(rb"\+QIOPEN: \d+,%d" % code, f.read()), \
+                    "bg96sim did not answer %d" % code
             assert_alive(env, pid, ("bad", "echo"))
             echo_roundtrip(env, "echo", 64 * 1024)
             ok = True

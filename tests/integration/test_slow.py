@@ -189,7 +189,7 @@ def case_deregister_long():
 CASES = {
     "hangup30": fault_case("hangup30", "hangup 30", "serial line lost"),
     "hangup30_idle": idle_fault_case("hangup30i", "hangup 30",
-                                     "serial line lost"),
+                                     "serial line lost", "line_lost"),
     "hangup30_waiting_client": case_hangup30_waiting_client,
     "reboot_cycles": case_reboot_cycles,
     "hangup_cycles": case_hangup_cycles,
