@@ -72,6 +72,6 @@ int		 epset_clients(const struct epset *);
  * already there (another instance).
  */
 int		 unix_listen(const char *path, int type, int mode, int gid,
-		    char *err, size_t errlen);
+		    char *err, size_t errlen) __attribute__((nonnull(1, 5)));
 
 #endif
