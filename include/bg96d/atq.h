@@ -60,7 +60,7 @@ struct atq_ops {
 	void	(*unresponsive)(void *);
 };
 
-/* New queue; tmo_ms gives the deadline of each enum tmo_kind. */
+/* New queue; deadlines start at timeouts.h's defaults (atq_set_timeout). */
 struct atq	*atq_new(struct event_base *, const struct atq_ops *, void *arg);
 void		 atq_free(struct atq *);
 /* Set the deadline in milliseconds of one kind of command. */
