@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <sys/queue.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -29,6 +28,7 @@
 #include "bg96d/atq.h"
 #include "bg96d/conf.h"
 #include "bg96d/control.h"
+#include "bg96d/ctlproto.h"
 #include "bg96d/endpoint.h"
 #include "bg96d/log.h"
 #include "bg96d/modem.h"
@@ -37,10 +37,8 @@
 #include "bg96d/util.h"
 
 #define CONTROL_CLIENTS_MAX	16		/* connections at once */
-#define CONTROL_LINE_MAX	1024		/* request bytes before "\n" */
 #define CONTROL_IN_MAX		(64 * 1024)	/* input buffered per client */
 #define CONTROL_OUT_MAX		(64 * 1024)	/* output before we stop reading */
-#define CONTROL_AT_MAX		512		/* AT command text */
 #define CONTROL_AT_LINES_MAX	64		/* info lines kept per command */
 #define CONTROL_AT_BYTES_MAX	(16 * 1024)
 #define CONTROL_IDLE_S		600		/* no request for this long */
@@ -465,104 +463,6 @@ control_status(struct control_client *cl)
 	evbuffer_free(b);
 }
 
-/*
- * Answers of these commands look like URCs (at_is_urc); the queue hands
- * them to the command only if its prefix says so.  Static strings: a
- * cancelled command may outlive the client.  +QIURC: and +QIOPEN: are
- * never claimed, socket events must reach the socket layer.
- */
-static const char *const control_urc_prefixes[] = {
-	"+CFUN:", "+CPIN:", "+QUSIM:", "+QSIMSTAT:", "+CREG:", "+CGREG:",
-	"+CEREG:", "+QPING:", "+QNTP:",
-};
-
-static const char *
-control_at_prefix(const char *upper)
-{
-	size_t	 i, n;
-
-	if (upper[2] != '+')
-		return NULL;
-	n = strspn(upper + 3, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
-	for (i = 0; i < sizeof(control_urc_prefixes) /
-	    sizeof(control_urc_prefixes[0]); i++) {
-		const char	*p = control_urc_prefixes[i];
-
-		if (strlen(p) == n + 2 && strncmp(p + 1, upper + 3, n) == 0)
-			return p;
-	}
-	return NULL;
-}
-
-/*
- * The allowlist of DESIGN.md section 5.  Returns NULL if text may go to
- * the modem (with its deadline kind and answer prefix), or why not.
- */
-static const char *
-control_at_check(const char *text, enum tmo_kind *kind, const char **prefix)
-{
-	static const char *const exact[] = {
-		"I", "+GSN", "+CGSN", "+QCCID", "+QGMR", "+CSQ", "+QCSQ",
-		"+QNWINFO",
-	};
-	static const struct {
-		const char	*name;
-		enum tmo_kind	 kind;
-	} setters[] = {
-		{ "+QPING=", TMO_QPING },
-		{ "+QNTP=", TMO_QNTP },
-		{ "+QIDNSGIP=", TMO_COMMAND },
-	};
-	char		 up[CONTROL_AT_MAX + 1];
-	const char	*rest;
-	size_t		 len = strlen(text), i, n;
-
-	if (len == 0)
-		return "empty command";
-	if (len > CONTROL_AT_MAX)
-		return "command too long";
-	for (i = 0; i < len; i++) {
-		unsigned char	 c = (unsigned char)text[i];
-
-		if (c < 0x20 || c >= 0x7f)
-			return "control or non-ASCII character in command";
-		if (c == ';')
-			return "command lines with ';' are not allowed";
-		up[i] = (char)toupper(c);
-	}
-	up[len] = '\0';
-	if (strncmp(up, "AT", 2) != 0)
-		return "command must start with AT";
-	rest = up + 2;
-	*kind = TMO_COMMAND;
-	*prefix = control_at_prefix(up);
-	for (i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
-		if (strcmp(rest, exact[i]) == 0)
-			return NULL;
-	for (i = 0; i < sizeof(setters) / sizeof(setters[0]); i++) {
-		n = strlen(setters[i].name);
-		if (strncmp(rest, setters[i].name, n) == 0 && rest[n] != '\0') {
-			*kind = setters[i].kind;
-			return NULL;
-		}
-	}
-	/*
-	 * Queries: extended syntax only, "+NAME?" or "+NAME=?".  Basic
-	 * commands chain without separators ("ATZ?" would be Z), so they
-	 * are not queries here.
-	 */
-	if (rest[0] == '+' && isupper((unsigned char)rest[1])) {
-		n = 1 + strspn(rest + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
-		if (strcmp(rest + n, "?") == 0 || strcmp(rest + n, "=?") == 0) {
-			/* A network scan can take minutes (ref. 10). */
-			if (strcmp(rest, "+COPS=?") == 0)
-				*kind = TMO_QPING;
-			return NULL;
-		}
-	}
-	return "command not allowed";
-}
-
 static void
 control_at_line(void *arg, const char *line)
 {
@@ -639,30 +539,29 @@ control_at_done(void *arg, enum atq_result res, const struct at_event *ev)
 }
 
 static void
-control_at(struct control_client *cl, const char *text)
+control_at(struct control_client *cl, const struct ctl_req *r)
 {
 	struct atq	*q = modem_atq(cl->ctl->modem);
 	struct atq_cmd	*c;
-	enum tmo_kind	 kind;
-	const char	*prefix = NULL, *why;
 	char		 esc[128];
 
 	if (!atq_attached(q)) {
 		control_reply_error(cl, "modem absent");
 		return;
 	}
-	if ((why = control_at_check(text, &kind, &prefix)) != NULL) {
+	if (r->error != NULL) {
 		log_info("control: refused \"%s\": %s",
-		    log_escape(esc, sizeof(esc), text, strlen(text)), why);
-		control_reply_error(cl, why);
+		    log_escape(esc, sizeof(esc), r->at, strlen(r->at)),
+		    r->error);
+		control_reply_error(cl, r->error);
 		return;
 	}
-	log_debug("control: at %s", text);
+	log_debug("control: at %s", r->at);
 	evbuffer_drain(cl->lines, evbuffer_get_length(cl->lines));
 	cl->nlines = 0;
 	cl->truncated = false;
-	c = atq_cmd_new(kind, "%s", text);
-	c->prefix = prefix;
+	c = atq_cmd_new(r->kind, "%s", r->at);
+	c->prefix = r->prefix;
 	c->on_line = control_at_line;
 	c->on_done = control_at_done;
 	c->arg = cl;
@@ -674,20 +573,26 @@ control_at(struct control_client *cl, const char *text)
 static void
 control_request(struct control_client *cl, const char *line)
 {
+	struct ctl_req	 r;
+
 	cl->ctl->requests++;
-	if (strcmp(line, "status") == 0)
+	ctl_parse_request(line, &r);
+	switch (r.type) {
+	case CTL_REQ_STATUS:
 		control_status(cl);
-	else if (strcmp(line, "reset") == 0) {
+		break;
+	case CTL_REQ_RESET:
 		log_info("control: reset requested");
 		control_reply_ok(cl);
 		modem_reset(cl->ctl->modem, "control: reset");
-	} else if (strncmp(line, "at ", 3) == 0) {
-		line += 3;
-		while (*line == ' ')
-			line++;
-		control_at(cl, line);
-	} else
-		control_reply_error(cl, "unknown request");
+		break;
+	case CTL_REQ_AT:
+		control_at(cl, &r);
+		break;
+	case CTL_REQ_INVALID:
+		control_reply_error(cl, r.error);
+		break;
+	}
 }
 
 /* Write what is queued, then close. */
@@ -702,35 +607,25 @@ control_client_close(struct control_client *cl)
 static bool
 control_client_line(struct control_client *cl, char *buf, bool *overlong)
 {
-	struct evbuffer		*in = bufferevent_get_input(cl->bev);
-	struct evbuffer_ptr	 pos;
-	size_t			 eol_len = 0, len, avail;
+	struct evbuffer	*in = bufferevent_get_input(cl->bev);
+	size_t		 len, used;
 
+	/* A line and its "\r\n" are all the parser may need to see. */
+	len = evbuffer_get_length(in);
+	if (len > CONTROL_LINE_MAX + 2)
+		len = CONTROL_LINE_MAX + 2;
 	*overlong = false;
-	avail = evbuffer_get_length(in);
-	pos = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
-	if (pos.pos == -1) {
-		if (avail > CONTROL_LINE_MAX) {
-			*overlong = true;
-			return false;
-		}
-		if (!cl->eof || avail == 0)
-			return false;
-		/* A last line without "\n" before EOF still counts. */
-		len = avail;
-	} else
-		len = (size_t)pos.pos;
-	if (len > CONTROL_LINE_MAX) {
+	switch (ctl_line_take(evbuffer_pullup(in, len), len, cl->eof, buf,
+	    &used)) {
+	case CTL_LINE_MORE:
+		return false;
+	case CTL_LINE_OVERLONG:
 		*overlong = true;
 		return false;
+	case CTL_LINE_DONE:
+		break;
 	}
-	evbuffer_remove(in, buf, len);
-	evbuffer_drain(in, eol_len);
-	buf[len] = '\0';
-	if (len > 0 && buf[len - 1] == '\r')
-		buf[--len] = '\0';
-	if (memchr(buf, '\0', len) != NULL)
-		buf[0] = '\001';	/* never a valid request */
+	evbuffer_drain(in, used);
 	return true;
 }
 

@@ -5,10 +5,6 @@
  * handed to bridge.c, which sends the reply when the modem connection
  * opens (or the error code when it cannot).
  */
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,28 +106,24 @@ static int
 socks_greeting(struct socks_hs *h, struct evbuffer *in)
 {
 	static const uint8_t	 ok[2] = { 5, 0 }, none[2] = { 5, 0xff };
-	uint8_t			 buf[2 + 255];
-	size_t			 len = evbuffer_get_length(in), n, i;
+	size_t			 len, used;
+	const uint8_t		*buf;
+	const char		*why;
 
-	if (len < 2)
+	len = evbuffer_get_length(in);
+	if (len > SOCKS_GREETING_MAX)
+		len = SOCKS_GREETING_MAX;
+	buf = evbuffer_pullup(in, len);
+	switch (socks_parse_greeting(buf, len, &used, &why)) {
+	case SOCKS_MORE:
 		return 0;
-	evbuffer_copyout(in, buf, 2);
-	if (buf[0] != 5) {
-		socks_refuse(h, none, sizeof(none), "not SOCKS version 5");
+	case SOCKS_BAD:
+		socks_refuse(h, none, sizeof(none), why);
 		return -1;
+	case SOCKS_DONE:
+		break;
 	}
-	n = buf[1];
-	if (len < 2 + n)
-		return 0;
-	evbuffer_remove(in, buf, 2 + n);
-	for (i = 0; i < n; i++)
-		if (buf[2 + i] == 0)
-			break;
-	if (i == n) {
-		socks_refuse(h, none, sizeof(none),
-		    "no acceptable authentication method");
-		return -1;
-	}
+	evbuffer_drain(in, used);
 	bufferevent_write(h->bev, ok, sizeof(ok));
 	h->phase = SOCKS_REQUEST;
 	return 1;
@@ -141,73 +133,29 @@ socks_greeting(struct socks_hs *h, struct evbuffer *in)
 static int
 socks_request(struct socks_hs *h, struct evbuffer *in)
 {
-	uint8_t	 buf[4 + 1 + 255 + 2];
-	char	 host[CONF_HOST_MAX + 1];
-	size_t	 len = evbuffer_get_length(in), need;
-	int	 port;
+	struct socks_request	 req;
+	size_t			 len, used;
+	const uint8_t		*buf;
+	const char		*why;
+	int			 rep;
 
-	if (len < 4)
+	len = evbuffer_get_length(in);
+	if (len > SOCKS_REQUEST_MAX)
+		len = SOCKS_REQUEST_MAX;
+	buf = evbuffer_pullup(in, len);
+	switch (socks_parse_request(buf, len, &used, &req, &rep, &why)) {
+	case SOCKS_MORE:
 		return 0;
-	evbuffer_copyout(in, buf, len < 5 ? 4 : 5);
-	if (buf[0] != 5) {
-		socks_reply(h, SOCKS_REP_FAILURE, "bad request version");
+	case SOCKS_BAD:
+		socks_reply(h, rep, why);
 		return -1;
-	}
-	switch (buf[3]) {
-	case 1:
-		need = 4 + 4 + 2;
-		break;
-	case 4:
-		need = 4 + 16 + 2;
-		break;
-	case 3:
-		if (len < 5)
-			return 0;
-		need = 4 + 1 + buf[4] + 2;
-		break;
-	default:
-		socks_reply(h, SOCKS_REP_ATYP, "address type not supported");
-		return -1;
-	}
-	if (len < need)
-		return 0;
-	evbuffer_remove(in, buf, need);
-	if (buf[1] != 1) {
-		socks_reply(h, SOCKS_REP_COMMAND, buf[1] == 2 ?
-		    "BIND not supported" : buf[1] == 3 ?
-		    "UDP ASSOCIATE not supported" : "unknown command");
-		return -1;
-	}
-	port = buf[need - 2] << 8 | buf[need - 1];
-	switch (buf[3]) {
-	case 1:
-		inet_ntop(AF_INET, buf + 4, host, sizeof(host));
-		break;
-	case 4:
-		inet_ntop(AF_INET6, buf + 4, host, sizeof(host));
-		break;
-	default:
-		/* The name goes into AT+QIOPEN: letters, digits, '-', '.'. */
-		if (buf[4] == 0 || buf[4] > CONF_HOST_MAX ||
-		    memchr(buf + 5, '\0', buf[4]) != NULL) {
-			socks_reply(h, SOCKS_REP_HOST, "invalid host name");
-			return -1;
-		}
-		memcpy(host, buf + 5, buf[4]);
-		host[buf[4]] = '\0';
-		if (!conf_host_ok(host) || !conf_at_string_ok(host)) {
-			socks_reply(h, SOCKS_REP_HOST, "invalid host name");
-			return -1;
-		}
+	case SOCKS_DONE:
 		break;
 	}
-	if (port == 0) {
-		socks_reply(h, SOCKS_REP_FAILURE, "port 0");
-		return -1;
-	}
+	evbuffer_drain(in, used);
 	/* The rest (and the socket) now belongs to a bridge. */
 	bufferevent_set_timeouts(h->bev, NULL, NULL);
-	bridge_new_socks(h->ep, h->bev, host, port);
+	bridge_new_socks(h->ep, h->bev, req.host, req.port);
 	free(h);
 	return -1;
 }
