@@ -31,6 +31,9 @@ log_getlevel(void)
 	return log_level;
 }
 
+static void	log_vwrite(int, const char *, const char *, va_list)
+		    __attribute__((format(printf, 3, 0)));
+
 static void
 log_vwrite(int pri, const char *errstr, const char *fmt, va_list ap)
 {

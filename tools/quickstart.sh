@@ -3,7 +3,8 @@
 # build, then either run the demo or the whole test suite.
 #   tools/quickstart.sh demo   bg96sim + bg96d with conf/demo.conf, and a
 #                              curl command that fetches through the modem
-#   tools/quickstart.sh test   every test, then again under ASan + UBSan
+#   tools/quickstart.sh test   every test, the unit tests under valgrind,
+#                              then every test again under ASan + UBSan
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -12,7 +13,7 @@ mode=${1:-}
 
 PACKAGES="build-essential meson ninja-build pkg-config libevent-dev
 libserialport-dev libinih-dev check libsystemd-dev python3 curl systemd
-groff-base"
+groff-base valgrind"
 
 install_packages() {
 	missing=
@@ -42,6 +43,9 @@ build() {	# build DIR [meson options...]
 run_tests() {
 	build build
 	meson test -C build --print-errorlogs --num-processes 2
+	# The unit tests and fuzz corpus replays under valgrind's memcheck.
+	meson test -C build --setup=valgrind --print-errorlogs \
+	    --num-processes 2
 	# Same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 	build build-asan -Db_sanitize=address,undefined -Db_lundef=false \
 	    -Dbuildtype=debug

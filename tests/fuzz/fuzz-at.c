@@ -3,10 +3,15 @@
  *
  * Input layout: byte 0 and the low nibble of byte 1 are the push mask
  * (slots 0..11), byte 2 picks the chunking (0: one call; otherwise
- * pseudo-random chunks of 1..byte2 bytes seeded by byte 2).  The rest is
- * modem output.  It is fed twice in lockstep: chunked, and one byte per
- * call.  Both feeds must produce the same events at the same offsets,
- * and every event must satisfy the at.h invariants; otherwise abort().
+ * pseudo-random chunks of 1..byte2 bytes seeded by byte 2).  The high
+ * nibble of byte 1, h, makes the daemon's only hint change mid-stream:
+ * when h > 0, every h*h bytes one pseudo-random slot's push mode flips in
+ * both parsers, as when bg96d opens a push-mode socket while the modem is
+ * talking.  The framer takes no other hint: "> " and payload lengths are
+ * read from the bytes themselves.  The rest is modem output.  It is fed
+ * twice in lockstep: chunked, and one byte per call.  Both feeds must
+ * produce the same events at the same offsets, and every event must
+ * satisfy the at.h invariants; otherwise abort().
  */
 
 #include <stdint.h>
@@ -79,6 +84,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t		*in;
 	size_t			 len, apos = 0, bpos = 0, chunk, used;
 	uint32_t		 seed;
+	uint32_t		 fseed;
+	size_t			 stride, next_flip;
 	uint16_t		 mask;
 	int			 id;
 	uint8_t			 maxc;
@@ -88,6 +95,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mask = (uint16_t)(data[0] | (data[1] & 0x0f) << 8);
 	maxc = data[2];
 	seed = 0x9e3779b9U ^ maxc;
+	stride = (size_t)(data[1] >> 4) * (data[1] >> 4);
+	fseed = 0x85ebca6bU ^ data[1];
+	next_flip = stride == 0 ? SIZE_MAX : stride;
 	in = data + FUZZ_HDR;
 	len = size - FUZZ_HDR;
 
@@ -109,6 +119,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (chunk > len - apos)
 				chunk = len - apos;
 		}
+		if (chunk > next_flip - apos)
+			chunk = next_flip - apos;
 		while (chunk > 0) {
 			used = at_parse(&pa, in + apos, chunk, &ea);
 			if (used == 0 || used > chunk)
@@ -135,6 +147,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (bpos != apos)
 				abort();
 			fuzz_same(&ea, &eb);
+		}
+		if (apos == next_flip) {
+			/* Both feeds at the same offset, then flip. */
+			while (bpos < apos) {
+				if (at_parse(&pb, in + bpos, 1, &eb) != 1)
+					abort();
+				bpos++;
+				fuzz_check(&eb);
+				if (eb.type != AT_EV_NONE)
+					abort();
+			}
+			fseed ^= fseed << 13;
+			fseed ^= fseed >> 17;
+			fseed ^= fseed << 5;
+			id = (int)(fseed % AT_NSLOTS);
+			mask ^= (uint16_t)(1U << id);
+			at_parser_set_push(&pa, id, (mask >> id) & 1);
+			at_parser_set_push(&pb, id, (mask >> id) & 1);
+			next_flip += stride;
 		}
 	}
 
