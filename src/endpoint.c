@@ -129,6 +129,7 @@ endpoint_free(struct endpoint *ep)
 	endpoint_close_listener(ep);
 	while ((b = TAILQ_FIRST(&ep->bridges)) != NULL)
 		bridge_abort(b, "endpoint removed");
+	socks_abort_all(ep);
 	svc_free(ep->svc);
 	TAILQ_REMOVE(&ep->set->endpoints, ep, entry);
 	free(ep);
@@ -181,6 +182,7 @@ endpoint_make(struct epset *set, const struct conf_endpoint *ce,
 	ep->fd = -1;
 	ep->is_socks = is_socks;
 	TAILQ_INIT(&ep->bridges);
+	TAILQ_INIT(&ep->handshakes);
 	if (ce->type == CONF_EP_TCP_LISTENER ||
 	    ce->type == CONF_EP_UDP_SERVICE) {
 		/* No socket file: the modem listens. */

@@ -5,9 +5,12 @@
  * handed to bridge.c, which sends the reply when the modem connection
  * opens (or the error code when it cannot).
  */
+#include <sys/queue.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -27,6 +30,7 @@ enum socks_phase {
 };
 
 struct socks_hs {
+	TAILQ_ENTRY(socks_hs)	 entry;		/* ep->handshakes */
 	struct endpoint		*ep;
 	struct bufferevent	*bev;
 	enum socks_phase	 phase;
@@ -36,11 +40,29 @@ struct socks_hs {
 static void	socks_read_cb(struct bufferevent *, void *);
 static void	socks_event_cb(struct bufferevent *, short, void *);
 
+/* Forget the handshake; the caller frees or hands over h->bev. */
+static void
+socks_unlink(struct socks_hs *h)
+{
+	TAILQ_REMOVE(&h->ep->handshakes, h, entry);
+	h->ep->nhandshakes--;
+}
+
 static void
 socks_free(struct socks_hs *h)
 {
+	socks_unlink(h);
 	bufferevent_free(h->bev);
 	free(h);
+}
+
+void
+socks_abort_all(struct endpoint *ep)
+{
+	struct socks_hs	*h;
+
+	while ((h = TAILQ_FIRST(&ep->handshakes)) != NULL)
+		socks_free(h);
 }
 
 /* Queue bytes, then close once they are written. */
@@ -76,10 +98,20 @@ socks_write_cb(struct bufferevent *bev, void *arg)
 void
 socks_accept(struct endpoint *ep, int fd)
 {
-	struct socks_hs	*h = xcalloc(1, sizeof(*h));
+	struct socks_hs	*h;
 	struct timeval	 tv = { SOCKS_HANDSHAKE_MS / 1000,
 			    (SOCKS_HANDSHAKE_MS % 1000) * 1000 };
 
+	if (ep->nhandshakes >= SOCKS_HANDSHAKES_MAX) {
+		log_warnx("%s: too many handshakes under way; refusing one",
+		    ep->conf.name);
+		ep->refused++;
+		close(fd);
+		return;
+	}
+	h = xcalloc(1, sizeof(*h));
+	TAILQ_INSERT_TAIL(&ep->handshakes, h, entry);
+	ep->nhandshakes++;
 	h->ep = ep;
 	h->phase = SOCKS_GREETING;
 	h->bev = bufferevent_socket_new(ep->set->base, fd,
@@ -155,6 +187,7 @@ socks_request(struct socks_hs *h, struct evbuffer *in)
 	evbuffer_drain(in, used);
 	/* The rest (and the socket) now belongs to a bridge. */
 	bufferevent_set_timeouts(h->bev, NULL, NULL);
+	socks_unlink(h);
 	bridge_new_socks(h->ep, h->bev, req.host, req.port);
 	free(h);
 	return -1;

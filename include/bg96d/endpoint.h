@@ -18,6 +18,8 @@ struct bridge;
 struct svc;
 
 TAILQ_HEAD(bridgeq, bridge);
+struct socks_hs;
+TAILQ_HEAD(socks_hsq, socks_hs);
 
 struct endpoint {
 	TAILQ_ENTRY(endpoint)	 entry;
@@ -32,6 +34,8 @@ struct endpoint {
 	bool			 is_socks;	/* socks.sock: SOCKS5 handshake */
 	int			 active;	/* clients holding a slot */
 	struct bridgeq		 bridges;	/* every client of this endpoint */
+	struct socks_hsq	 handshakes;	/* socks.sock: SOCKS5 under way */
+	int			 nhandshakes;
 	unsigned long long	 accepted, refused, failed;
 };
 

@@ -10,7 +10,16 @@
 
 struct endpoint;
 
+/*
+ * Handshakes under way at once on socks.sock; a client over the limit is
+ * closed at once.  With the 10 s deadline this bounds the descriptors
+ * that clients who never finish can hold.
+ */
+#define SOCKS_HANDSHAKES_MAX	32
+
 /* A client connected to socks.sock: read its handshake. */
 void	socks_accept(struct endpoint *, int fd);
+/* Close every handshake under way (the endpoint is going away). */
+void	socks_abort_all(struct endpoint *);
 
 #endif

@@ -405,6 +405,13 @@ def case_privdrop_root():
         want = sorted(set([nobody.pw_gid] + os.getgrouplist(
             "nobody", nobody.pw_gid)))
         assert sorted(groups) == want, "Groups: %r, want %r" % (groups, want)
+        # No capability survives the drop: none permitted, effective,
+        # inheritable or ambient.
+        with open("/proc/%d/status" % pid) as f:
+            caps = {k: int(v, 16) for k, _, v in
+                    (ln.partition(":") for ln in f)
+                    if k in ("CapInh", "CapPrm", "CapEff", "CapAmb")}
+        assert len(caps) == 4 and not any(caps.values()), caps
         for p in (env.run, env.sock_path("echo"),
                   os.path.join(env.run, "control.sock")):
             st = os.lstat(p)
