@@ -14,6 +14,8 @@ ctl_line_take(const uint8_t *buf, size_t len, bool eof,
 	size_t		 n, scan;
 
 	*used = 0;
+	if (len == 0)
+		return CTL_LINE_MORE;	/* buf may be NULL (an empty evbuffer) */
 	scan = len < CONTROL_LINE_MAX + 1 ? len : CONTROL_LINE_MAX + 1;
 	if ((nl = memchr(buf, '\n', scan)) != NULL) {
 		n = (size_t)(nl - buf);

@@ -27,7 +27,7 @@ enum ctl_line {
  * Take the first request line from buf[0..len).  A line ends with "\n"
  * (a "\r" before it is dropped); with eof set, what is left is the last
  * line.  On CTL_LINE_DONE, line holds the text NUL-terminated and *used
- * the bytes consumed (the "\n" included).  A line that contains a NUL
+ * the bytes consumed (the "\n" included).  buf may be NULL when len is 0.  A line that contains a NUL
  * byte is returned as "\001", which no request matches.
  */
 enum ctl_line	ctl_line_take(const uint8_t *buf, size_t len, bool eof,

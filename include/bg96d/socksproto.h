@@ -2,7 +2,7 @@
  * socksproto.h: the SOCKS5 handshake as pure functions over bytes
  * (RFC 1928, no authentication, CONNECT only).  No I/O, no globals, no
  * allocation: socks.c feeds them what a client has sent so far, the fuzz
- * harness feeds them anything.
+ * harness feeds them anything.  buf may be NULL when len is 0.
  */
 #ifndef BG96D_SOCKSPROTO_H
 #define BG96D_SOCKSPROTO_H

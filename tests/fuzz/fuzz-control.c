@@ -102,8 +102,9 @@ run(const uint8_t *in, size_t len, uint8_t maxc, bool eof,
 			avail = arrived - pos;
 			if (avail > CONTROL_LINE_MAX + 2)
 				avail = CONTROL_LINE_MAX + 2;
-			lr = ctl_line_take(in + pos, avail, at_eof, line,
-			    &used);
+			/* An empty evbuffer's pullup is NULL: so here. */
+			lr = ctl_line_take(avail == 0 ? NULL : in + pos, avail,
+			    at_eof, line, &used);
 			if (lr == CTL_LINE_MORE) {
 				if (avail > CONTROL_LINE_MAX || used != 0)
 					abort();

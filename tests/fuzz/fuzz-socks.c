@@ -52,6 +52,7 @@ check_request(const struct socks_request *req)
 static int
 run(const uint8_t *in, size_t len, uint8_t maxc, struct outcome out[2])
 {
+	const uint8_t	*p;
 	size_t		 arrived = 0, pos = 0, avail, used, chunk;
 	uint32_t	 seed = 0x2545f491U ^ maxc;
 	enum socks_parse r;
@@ -80,12 +81,13 @@ run(const uint8_t *in, size_t len, uint8_t maxc, struct outcome out[2])
 				avail = max;
 			why = NULL;
 			rep = -1;
+			/* An empty evbuffer's pullup is NULL: so here. */
+			p = avail == 0 ? NULL : in + pos;
 			if (phase == 0)
-				r = socks_parse_greeting(in + pos, avail,
-				    &used, &why);
+				r = socks_parse_greeting(p, avail, &used, &why);
 			else
-				r = socks_parse_request(in + pos, avail,
-				    &used, &out[1].req, &rep, &why);
+				r = socks_parse_request(p, avail, &used,
+				    &out[1].req, &rep, &why);
 			if (r == SOCKS_MORE) {
 				if (avail >= max || used != 0)
 					abort();	/* unbounded */
