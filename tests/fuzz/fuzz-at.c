@@ -20,6 +20,8 @@
 
 #include "bg96d/at.h"
 
+#include "fuzz-chunk.h"
+
 #define FUZZ_HDR	3
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -76,6 +78,26 @@ fuzz_same(const struct at_event *a, const struct at_event *b)
 		abort();
 }
 
+/*
+ * Feed the byte-by-byte parser up to offset `to`: the chunked feed gave no
+ * event in that stretch, so this one may not either.
+ */
+static void
+byte_feed_quiet(struct at_parser *pb, const uint8_t *in, size_t *bpos,
+    size_t to)
+{
+	struct at_event	 eb;
+
+	while (*bpos < to) {
+		if (at_parse(pb, in + *bpos, 1, &eb) != 1)
+			abort();
+		(*bpos)++;
+		fuzz_check(&eb);
+		if (eb.type != AT_EV_NONE)
+			abort();
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -109,16 +131,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	while (apos < len) {
-		if (maxc == 0)
-			chunk = len - apos;
-		else {
-			seed ^= seed << 13;
-			seed ^= seed >> 17;
-			seed ^= seed << 5;
-			chunk = 1 + seed % maxc;
-			if (chunk > len - apos)
-				chunk = len - apos;
-		}
+		chunk = fuzz_chunk(&seed, maxc, len - apos);
 		if (chunk > next_flip - apos)
 			chunk = next_flip - apos;
 		while (chunk > 0) {
@@ -150,18 +163,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (apos == next_flip) {
 			/* Both feeds at the same offset, then flip. */
-			while (bpos < apos) {
-				if (at_parse(&pb, in + bpos, 1, &eb) != 1)
-					abort();
-				bpos++;
-				fuzz_check(&eb);
-				if (eb.type != AT_EV_NONE)
-					abort();
-			}
-			fseed ^= fseed << 13;
-			fseed ^= fseed >> 17;
-			fseed ^= fseed << 5;
-			id = (int)(fseed % AT_NSLOTS);
+			byte_feed_quiet(&pb, in, &bpos, apos);
+			id = (int)(fuzz_next(&fseed) % AT_NSLOTS);
 			mask ^= (uint16_t)(1U << id);
 			at_parser_set_push(&pa, id, (mask >> id) & 1);
 			at_parser_set_push(&pb, id, (mask >> id) & 1);
@@ -170,13 +173,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	/* Trailing bytes may not give events in either feed. */
-	while (bpos < len) {
-		if (at_parse(&pb, in + bpos, 1, &eb) != 1)
-			abort();
-		bpos++;
-		fuzz_check(&eb);
-		if (eb.type != AT_EV_NONE)
-			abort();
-	}
+	byte_feed_quiet(&pb, in, &bpos, len);
 	return (0);
 }

@@ -24,6 +24,8 @@
 
 #include "bg96d/ctlproto.h"
 
+#include "fuzz-chunk.h"
+
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 #define FUZZ_LINES_MAX	64
@@ -86,16 +88,7 @@ run(const uint8_t *in, size_t len, uint8_t maxc, bool eof,
 	memset(o, 0, sizeof(*o));
 	o->hash = 2166136261U;
 	while (arrived < len || (eof && arrived == len)) {
-		if (maxc == 0)
-			chunk = len - arrived;
-		else {
-			seed ^= seed << 13;
-			seed ^= seed >> 17;
-			seed ^= seed << 5;
-			chunk = 1 + seed % maxc;
-			if (chunk > len - arrived)
-				chunk = len - arrived;
-		}
+		chunk = fuzz_chunk(&seed, maxc, len - arrived);
 		arrived += chunk;
 		at_eof = eof && arrived == len;
 		for (;;) {

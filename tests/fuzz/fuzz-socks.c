@@ -22,6 +22,8 @@
 #include "bg96d/conf.h"
 #include "bg96d/socksproto.h"
 
+#include "fuzz-chunk.h"
+
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 struct outcome {
@@ -61,16 +63,7 @@ run(const uint8_t *in, size_t len, uint8_t maxc, struct outcome out[2])
 
 	memset(out, 0, 2 * sizeof(*out));
 	while (arrived < len) {
-		if (maxc == 0)
-			chunk = len - arrived;
-		else {
-			seed ^= seed << 13;
-			seed ^= seed >> 17;
-			seed ^= seed << 5;
-			chunk = 1 + seed % maxc;
-			if (chunk > len - arrived)
-				chunk = len - arrived;
-		}
+		chunk = fuzz_chunk(&seed, maxc, len - arrived);
 		arrived += chunk;
 		for (;;) {
 			size_t	 max = phase == 0 ? SOCKS_GREETING_MAX :

@@ -185,6 +185,23 @@ class Env:
         s.close()
         return json.loads(buf)
 
+    def request(self, line, timeout=10):
+        """One control socket request; its JSON reply."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.settimeout(timeout)
+            s.connect(os.path.join(self.run, "control.sock"))
+            s.sendall(line.encode() + b"\n")
+            buf = b""
+            while b"\n" not in buf:
+                b = s.recv(65536)
+                if not b:
+                    break
+                buf += b
+        finally:
+            s.close()
+        return json.loads(buf.split(b"\n", 1)[0])
+
     def rss_kib(self):
         with open("/proc/%d/status" % self.daemon.pid) as f:
             for line in f:
@@ -242,6 +259,19 @@ class Env:
         shutil.rmtree(self.dir, ignore_errors=True)
         if problems:
             raise AssertionError("; ".join(problems))
+
+
+def echo_once(env, name, size=4096):
+    """Random bytes through endpoint `name` to an echo server and back."""
+    data = os.urandom(size)
+    c = env.connect(name, timeout=30)
+    try:
+        c.sendall(data)
+        got = recv_all(c, 30, len(data))
+    finally:
+        c.close()
+    assert got == data, "%s: echoed %d of %d bytes" % (name, len(got),
+                                                       len(data))
 
 
 def tcp_endpoint(name, port, extra=""):

@@ -3,7 +3,6 @@
 PDP loss, serial loss, stalls, garbage, URC storms, SEND FAIL, firmware
 quirks, a modem that is absent at start.  bg96d must recover by itself,
 never leave a client hanging, never corrupt bytes."""
-import json
 import os
 import re
 import socket
@@ -74,18 +73,7 @@ def assert_alive(env, pid, names=("echo",)):
 
 def counters(env):
     """The counters of bg96d's control socket status reply."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
-    s.connect(os.path.join(env.run, "control.sock"))
-    s.sendall(b"status\n")
-    buf = b""
-    while b"\n" not in buf:
-        b = s.recv(65536)
-        if not b:
-            break
-        buf += b
-    s.close()
-    return json.loads(buf.split(b"\n", 1)[0])["counters"]
+    return env.request("status")["counters"]
 
 
 def fault_case(label, fault, log_text, wait_ready=2):

@@ -19,7 +19,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from harness import (BG96D, Env, SKIP, Server, echo_handler,  # noqa: E402
+from harness import (BG96D, Env, SKIP, Server, echo_handler, echo_once,  # noqa: E402,E501
                      recv_all, run_cases, tcp_endpoint, wait_for)
 
 BUILD_ROOT = os.environ.get("BUILD_ROOT", "build")
@@ -365,18 +365,6 @@ def status_ids(pid):
 def open_pty_to_all(link):
     """bg96sim makes its pty as root: let the dropped daemon open it."""
     os.chmod(os.path.realpath(link), 0o666)
-
-
-def echo_once(env, name, size=4096):
-    data = os.urandom(size)
-    c = env.connect(name, timeout=30)
-    try:
-        c.sendall(data)
-        got = recv_all(c, 30, len(data))
-    finally:
-        c.close()
-    assert got == data, "%s: echoed %d of %d bytes" % (name, len(got),
-                                                       len(data))
 
 
 def case_privdrop_root():

@@ -24,8 +24,11 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "integration"))
-from harness import (BG96D, Env, Server, echo_handler, recv_all,  # noqa
-                     run_cases, tcp_endpoint, wait_for)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "control"))
+from harness import (BG96D, Env, Server, echo_handler, echo_once,  # noqa
+                     recv_all, run_cases, tcp_endpoint, wait_for)
+from test_control import Ctl  # noqa
 
 SKIP = 77
 
@@ -107,18 +110,6 @@ def settle_baseline(env):
         last = n
         time.sleep(0.1)
     return last
-
-
-def echo_once(env, name, size=8192):
-    data = os.urandom(size)
-    c = env.connect(name, timeout=30)
-    try:
-        c.sendall(data)
-        got = recv_all(c, 30, len(data))
-    finally:
-        c.close()
-    assert got == data, "%s: echoed %d of %d bytes" % (name, len(got),
-                                                       len(data))
 
 
 def other_group():
@@ -455,30 +446,6 @@ def case_socks_injection():
         env.close(ok)
 
 
-class Ctl:
-    def __init__(self, env):
-        self.s = socket.socket(socket.AF_UNIX)
-        self.s.settimeout(30)
-        self.s.connect(os.path.join(env.run, "control.sock"))
-        self.buf = b""
-
-    def send(self, b):
-        self.s.sendall(b)
-
-    def reply(self):
-        import json
-        while b"\n" not in self.buf:
-            b = self.s.recv(65536)
-            if not b:
-                raise AssertionError("control socket closed")
-            self.buf += b
-        line, self.buf = self.buf.split(b"\n", 1)
-        return json.loads(line)
-
-    def close(self):
-        self.s.close()
-
-
 def case_control_injection():
     """"at" text with ';', CR, LF, an open '"', ESC or Ctrl-Z never gets a
     second command to the modem: each is refused (or, for LF, split into
@@ -744,12 +711,8 @@ def case_control_bounds():
 
 def try_status(env):
     try:
-        c = Ctl(env)
-        c.send(b"status\n")
-        ok = c.reply()["ok"]
-        c.close()
-        return ok
-    except (OSError, AssertionError, ValueError):
+        return env.request("status")["ok"]
+    except (OSError, ValueError, KeyError):
         return False
 
 
