@@ -42,6 +42,7 @@
 #define CONTROL_AT_LINES_MAX	64		/* info lines kept per command */
 #define CONTROL_AT_BYTES_MAX	(16 * 1024)
 #define CONTROL_IDLE_S		600		/* no request for this long */
+#define CONTROL_LINE_S		10		/* a started line must end */
 #define CONTROL_WRITE_S		60		/* output not read for this long */
 #define CONTROL_ACCEPT_PAUSE_MS	1000		/* after EMFILE */
 
@@ -57,6 +58,7 @@ struct control_client {
 	struct control		*ctl;
 	struct bufferevent	*bev;
 	struct event		*resume;	/* go on after an "at" answer */
+	struct event		*line_timer;	/* CONTROL_LINE_S, partial line */
 	struct atq_cmd		*cmd;		/* "at" in flight, or NULL */
 	struct evbuffer		*lines;		/* its info lines, as JSON */
 	int			 nlines;
@@ -100,6 +102,7 @@ struct control {
 
 static void	control_accept_cb(evutil_socket_t, short, void *);
 static void	control_client_run(struct control_client *);
+static void	control_line_timer_cb(evutil_socket_t, short, void *);
 static void	control_client_free(struct control_client *);
 static void	control_poll_arm(struct control *, int);
 
@@ -629,13 +632,27 @@ control_client_line(struct control_client *cl, char *buf, bool *overlong)
 	return true;
 }
 
+/* A request line was started CONTROL_LINE_S ago and is still not done. */
+static void
+control_line_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control_client	*cl = arg;
+
+	log_info("control: request line not finished in %d s; closed",
+	    CONTROL_LINE_S);
+	control_reply_error(cl, "request line not finished in time");
+	control_client_close(cl);
+	control_client_run(cl);		/* may free cl */
+}
+
 /* Serve every complete request that may be served now. */
 static void
 control_client_run(struct control_client *cl)
 {
 	struct evbuffer	*out = bufferevent_get_output(cl->bev);
+	struct timeval	 tv = { CONTROL_LINE_S, 0 };
 	char		 line[CONTROL_LINE_MAX + 1];
-	bool		 overlong;
+	bool		 overlong, took = false, partial = false;
 
 	while (!cl->closing && cl->cmd == NULL &&
 	    evbuffer_get_length(out) < CONTROL_OUT_MAX) {
@@ -646,10 +663,24 @@ control_client_run(struct control_client *cl)
 				control_client_close(cl);
 			} else if (cl->eof)
 				control_client_close(cl);
+			else
+				partial = evbuffer_get_length(
+				    bufferevent_get_input(cl->bev)) > 0;
 			break;
 		}
+		took = true;
 		control_request(cl, line);
 	}
+	/*
+	 * Only a line the client has started and not finished runs against
+	 * the clock, from the read that brought its first bytes: a slow
+	 * writer cannot hold a client slot for the whole idle time.
+	 */
+	if (took || !partial || cl->closing)
+		evtimer_del(cl->line_timer);
+	if (partial && !cl->closing &&
+	    !evtimer_pending(cl->line_timer, NULL))
+		evtimer_add(cl->line_timer, &tv);
 	if (cl->closing && evbuffer_get_length(out) == 0)
 		control_client_free(cl);
 }
@@ -711,6 +742,7 @@ control_client_free(struct control_client *cl)
 	ctl->nclients--;
 	bufferevent_free(cl->bev);
 	event_free(cl->resume);
+	event_free(cl->line_timer);
 	evbuffer_free(cl->lines);
 	free(cl);
 }
@@ -730,6 +762,7 @@ control_client_new(struct control *ctl, int fd)
 		return;
 	}
 	cl->resume = event_new(ctl->base, -1, 0, control_resume_cb, cl);
+	cl->line_timer = evtimer_new(ctl->base, control_line_timer_cb, cl);
 	cl->lines = evbuffer_new();
 	bufferevent_setcb(cl->bev, control_read_cb, control_write_cb,
 	    control_event_cb, cl);

@@ -648,7 +648,8 @@ def case_socks_flood():
 
 def case_control_bounds():
     """A control client that dribbles an endless line is answered "request
-    line too long" and closed after 1 KiB; one that floods requests
+    line too long" and closed after 1 KiB, and one that never ends a line
+    is closed after 10 s; one that floods requests
     without reading has its input bounded (bg96d stops reading); 40
     clients at once are capped at 16; bg96d stays small and responsive."""
     env = Env("sec-ctlbounds")
@@ -671,6 +672,34 @@ def case_control_bounds():
         r = recv_all(s, 30)
         assert b"request line too long" in r, r
         s.close()
+
+        # A line started and never finished: closed after 10 s, however
+        # slowly the bytes trickle in.
+        t0 = time.monotonic()
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(30)
+        s.connect(path)
+        s.sendall(b"status\n" + b"sta")
+        r = b""
+        while b"not finished" not in r and time.monotonic() - t0 < 25:
+            time.sleep(1)
+            try:
+                s.send(b"t")
+            except OSError:
+                break
+            s.settimeout(0.1)
+            try:
+                r += s.recv(65536)
+            except socket.timeout:
+                pass
+            s.settimeout(30)
+        r += recv_all(s, 10)
+        took = time.monotonic() - t0
+        s.close()
+        print("unfinished line closed after %.1f s" % took)
+        assert b'"modem"' in r, r              # the complete line answered
+        assert b"request line not finished in time" in r, r
+        assert 9 <= took <= 20, took
 
         rss0 = env.rss_kib()
         f = socket.socket(socket.AF_UNIX)
