@@ -7,7 +7,6 @@ import os
 import re
 import socket
 import struct
-import subprocess
 import sys
 import threading
 import time

@@ -19,8 +19,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from harness import (BG96D, Env, SKIP, Server, echo_handler, echo_once,  # noqa: E402,E501
-                     recv_all, run_cases, tcp_endpoint, wait_for)
+from harness import (BG96D, Env, SKIP, Server, echo_handler,  # noqa: E402
+                     echo_once, run_cases, tcp_endpoint, wait_for)
 
 BUILD_ROOT = os.environ.get("BUILD_ROOT", "build")
 SRCDIR = os.environ.get("SRCDIR", ".")

@@ -11,7 +11,6 @@ CR, LF and other control bytes escaped), so a test can list them all.
 """
 import grp
 import os
-import pwd
 import re
 import resource
 import signal
