@@ -765,22 +765,10 @@ class Soak:
         return self.env.daemon.poll() is None
 
     def modem_state(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            s.settimeout(10)
-            s.connect(os.path.join(self.env.run, "control.sock"))
-            s.sendall(b"status\n")
-            buf = b""
-            while b"\n" not in buf:
-                b = s.recv(65536)
-                if not b:
-                    break
-                buf += b
-            return json.loads(buf.split(b"\n", 1)[0])["modem"]["state"]
+            return self.env.request("status")["modem"]["state"]
         except (OSError, ValueError, KeyError):
             return None
-        finally:
-            s.close()
 
     # ---- background threads
 
