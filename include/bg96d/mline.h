@@ -202,6 +202,10 @@ struct mline {
  * `+QIRD: 0,"",0`, `+QIRD: 0,,0`, `+QIRD: 0,"0.0.0.0",0` (reference
  * 14.10).  `+QIRD: a,b,c` with b a bare number is the counter answer.
  * Use mline_qird_empty() to ask "did this read return nothing?".
+ *
+ * +QIURC "recv" as a line is the buffer-mode URC, 1 or 2 fields after the
+ * name; the 4-field UDP SERVICE push form only exists as a payload header
+ * (mline_parse_payload_header()) and is MLINE_MALFORMED here.
  */
 enum mline_kind	 mline_parse(const char *line, struct mline *out);
 
