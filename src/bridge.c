@@ -256,7 +256,12 @@ bridge_maybe_finish(struct bridge *b)
 	switch (b->state) {
 	case BRIDGE_WAITING:
 	case BRIDGE_OPENING:
-		if (b->client_gone)
+		/*
+		 * A client that wrote and closed before the connection
+		 * opened still has its bytes delivered (connect_timeout
+		 * bounds the wait); one that wrote nothing is done.
+		 */
+		if (b->client_gone && bridge_up_len(b) == 0)
 			bridge_free(b, "client left before the connection "
 			    "opened");
 		return;

@@ -934,6 +934,7 @@ START_TEST(d05_udp_service_unpauses_after_reopen)
 	sm_expect(t, "AT+QISEND=11,4,\"192.0.2.30\",6969\r");
 	/* The modem restarts instead of prompting. */
 	sm_send(t, "\r\nRDY\r\n");
+	sm_until(t, not_ready, sm_stack(t), "the restart");
 	sm_bringup(t, "");
 	/* Drain what the server sent meanwhile: it was queued for nowhere. */
 	sm_run(t, 100);
