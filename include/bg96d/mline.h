@@ -12,7 +12,8 @@
  *   field is exactly "..." (no quote inside, nothing after the closing
  *   quote but a comma or the end).
  * - Numbers are plain decimal digits (a leading '-' only where a value is
- *   signed), never quoted, and range-checked.
+ *   signed), never quoted (one exception: the QNWINFO channel may be),
+ *   and range-checked.
  * - Strings are copied into fixed buffers, always NUL-terminated; a string
  *   that does not fit, or that holds a control byte, a byte >= 0x7f or a
  *   double quote, makes the line MLINE_MALFORMED (never cut silently).
@@ -109,7 +110,7 @@ struct mline {
 		} dnsgip;
 		struct {			/* MLINE_QIOPEN */
 			int	 id;		/* 0..11 */
-			int	 err;		/* 0 success, else 1..999 */
+			int	 err;		/* 0 success, else a code; 0..65535 */
 		} qiopen;
 		struct {			/* MLINE_QIRD */
 			int	 len;		/* 0..1500; 0 = empty read */
@@ -148,7 +149,7 @@ struct mline {
 		} csq;
 		struct {			/* MLINE_QCSQ */
 			char	 sysmode[MLINE_NAME_SIZE];
-			int	 nvals;		/* 0, 1 or 4 */
+			int	 nvals;		/* 0..4 (GSM 1, LTE 4) */
 			int	 vals[4];	/* -1000..1000 */
 		} qcsq;
 		struct {			/* MLINE_COPS */
