@@ -221,6 +221,8 @@ at_classify_qird(const char *s, size_t *want)
 	nf = at_split(s, f, nitems(f));
 	if (nf == 1)
 		return (at_length(&f[0], want));
+	if (nf == 3 && at_field_number(&f[0]) == 0)
+		return (AT_KIND_LINE);	/* an empty read, any layout (14.10) */
 	if (nf == 3 && at_field_number(&f[2]) >= 0) {
 		if (at_field_number(&f[0]) >= 0 &&
 		    at_field_number(&f[1]) >= 0)
