@@ -884,6 +884,20 @@ modem_reg_poll(struct modem *m)
 	atq_submit(m->atq, c, false);
 }
 
+/* AT+QIACT? with its line and done handlers. */
+static struct atq_cmd *
+modem_qiact_query(struct modem *m, void (*on_line)(void *, const char *),
+    void (*on_done)(void *, enum atq_result, const struct at_event *))
+{
+	struct atq_cmd	*c = atq_cmd_new(TMO_QIACT, "AT+QIACT?");
+
+	c->prefix = "+QIACT:";
+	c->on_line = on_line;
+	c->on_done = on_done;
+	c->arg = m;
+	return c;
+}
+
 /* +QIACT: <cid>,<state>,<type>[,"<ip>"] */
 static void
 modem_qiact_line(void *arg, const char *line)
@@ -992,13 +1006,9 @@ modem_act_done(void *arg, enum atq_result res, const struct at_event *ev)
 			modem_arm(m, QIACT_RETRY_MS);
 			return;
 		}
-		c = atq_cmd_new(TMO_QIACT, "AT+QIACT?");
-		c->prefix = "+QIACT:";
-		c->on_line = modem_qiact_line;
-		c->on_done = modem_act_done;
-		c->arg = m;
 		m->ctx_active = false;
-		atq_submit(m->atq, c, false);
+		atq_submit(m->atq, modem_qiact_query(m, modem_qiact_line,
+		    modem_act_done), false);
 		return;
 	}
 	/* Context up: close what a previous run left open. */
@@ -1015,16 +1025,10 @@ modem_act_done(void *arg, enum atq_result res, const struct at_event *ev)
 static void
 modem_activate(struct modem *m)
 {
-	struct atq_cmd	*c;
-
 	m->ctx_active = false;
 	m->info.ip[0] = '\0';
-	c = atq_cmd_new(TMO_QIACT, "AT+QIACT?");
-	c->prefix = "+QIACT:";
-	c->on_line = modem_qiact_line;
-	c->on_done = modem_act_done;
-	c->arg = m;
-	atq_submit(m->atq, c, false);
+	atq_submit(m->atq, modem_qiact_query(m, modem_qiact_line,
+	    modem_act_done), false);
 }
 
 /* The modem restarted on its own: everything is gone, echo is back. */
@@ -1087,19 +1091,13 @@ modem_ctxcheck_done(void *arg, enum atq_result res, const struct at_event *ev)
 void
 modem_check_context(struct modem *m, const char *why)
 {
-	struct atq_cmd	*c;
-
 	if (m->state != MODEM_READY || m->ctx_checking)
 		return;
 	log_warnx("modem: %s; checking the PDP context", why);
 	m->ctx_checking = true;
 	m->ctx_seen = false;
-	c = atq_cmd_new(TMO_QIACT, "AT+QIACT?");
-	c->prefix = "+QIACT:";
-	c->on_line = modem_ctxcheck_line;
-	c->on_done = modem_ctxcheck_done;
-	c->arg = m;
-	atq_submit(m->atq, c, true);
+	atq_submit(m->atq, modem_qiact_query(m, modem_ctxcheck_line,
+	    modem_ctxcheck_done), true);
 }
 
 /*
