@@ -32,6 +32,9 @@
 
 #define MLINE_NSLOTS	12	/* connectID 0..11 */
 #define MLINE_LEN_MAX	1500	/* largest QIRD / push payload */
+/* recvind's length in a buffer-mode recv URC: what the buffer holds,
+ * which may exceed one read (bg96sim's recv-len quirk shows 5840). */
+#define MLINE_RECV_LEN_MAX 999999999
 #define MLINE_CID_MIN	1	/* PDP contextID 1..16 */
 #define MLINE_CID_MAX	16
 #define MLINE_IP_SIZE	64	/* IPv4 / IPv6 literal and NUL */
@@ -87,7 +90,7 @@ struct mline {
 		struct {			/* MLINE_RECV */
 			int	 id;		/* 0..11 */
 			bool	 has_len;	/* "recvind" firmware */
-			int	 len;		/* 0..1500, informational */
+			int	 len;		/* 0..MLINE_RECV_LEN_MAX, informational */
 		} recv;
 		struct {			/* MLINE_CLOSED */
 			int	 id;
