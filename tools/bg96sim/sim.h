@@ -80,21 +80,28 @@ void		 log_bytes(const char *, const void *, size_t);
 /* Escapes len bytes into out (always NUL-terminated); returns out. */
 char		*log_escape(char *, size_t, const void *, size_t);
 
-/* pace.c: token bucket at baud/10 bytes per second. */
+/*
+ * pace.c: one direction of the line at baud/10 bytes per second, with no
+ * idle time banked (a byte after an idle moment t0 completes at t0 + one
+ * byte time at the earliest).
+ */
 struct pace {
 	double		 rate;		/* bytes per second, 0: unpaced */
 	double		 chunk;		/* bytes released at a time */
-	double		 burst;		/* most the bucket holds */
-	double		 tokens;
-	double		 last;		/* seconds, CLOCK_MONOTONIC */
+	double		 line_t;	/* completion of the last byte released */
+	int		 idle;		/* the line ran dry since */
 };
+double		 pace_now(void);
 void		 pace_init(struct pace *, long);
-/* Bytes that may go now (SIZE_MAX when unpaced). */
+/* Bytes that may go now (SIZE_MAX when unpaced); starts an idle line. */
 size_t		 pace_avail(struct pace *);
+void		 pace_start(struct pace *);
 void		 pace_idle(struct pace *);
 void		 pace_take(struct pace *, size_t);
 /* How long until want bytes (at most a chunk) may go. */
 void		 pace_delay(struct pace *, size_t, struct timeval *);
+/* Bytes to wait for before a release: a chunk, or all of fewer. */
+size_t		 pace_chunk(const struct pace *, size_t);
 
 /* pty.c */
 int		 pty_open(void);
