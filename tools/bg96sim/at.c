@@ -1169,7 +1169,8 @@ at_urc_data(const char *hdr, const void *data, size_t len)
 void
 at_urc_before_final(const char *fmt, ...)
 {
-	char	 text[AT_INFO_MAX];
+	struct item	*it;
+	char		 text[AT_INFO_MAX];
 	va_list	 ap;
 
 	va_start(ap, fmt);
@@ -1180,7 +1181,8 @@ at_urc_before_final(const char *fmt, ...)
 		return;
 	}
 	log_msg("urc held for the final result: %s", text);
-	TAILQ_INSERT_TAIL(&prefinal, item_line(IT_URC, text), entry);
+	it = item_line(IT_URC, text);
+	TAILQ_INSERT_TAIL(&prefinal, it, entry);
 }
 
 /*
