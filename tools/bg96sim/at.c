@@ -884,10 +884,16 @@ at_resp_add(struct item *it)
 static void
 at_urc_add(struct item *it)
 {
+	long	 ms;
+
 	if (opts.quirks & QUIRK_URC_ANYWHERE) {
 		it->held = sim_random() & 1;
-		it->deadline = pace_now() + (double)(AT_HOLD_MIN_MS +
-		    at_random_ms(AT_HOLD_MAX_MS - AT_HOLD_MIN_MS)) / 1000.0;
+		ms = AT_HOLD_MIN_MS +
+		    at_random_ms(AT_HOLD_MAX_MS - AT_HOLD_MIN_MS);
+		it->deadline = pace_now() + (double)ms / 1000.0;
+		if (it->held)
+			log_msg("urc held for a later boundary (at most %ld ms)",
+			    ms);
 	}
 	TAILQ_INSERT_TAIL(&urcq, it, entry);
 	out_bytes += it->len;
@@ -1126,8 +1132,9 @@ at_prompt(size_t len, void (*cb)(const uint8_t *, size_t, void *),
 void
 at_urc(const char *fmt, ...)
 {
-	char	 text[AT_INFO_MAX];
-	va_list	 ap;
+	struct item	*it;
+	char		 text[AT_INFO_MAX];
+	va_list		 ap;
 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
@@ -1140,8 +1147,9 @@ at_urc(const char *fmt, ...)
 		log_msg("urc to another port: %s", text);
 		return;
 	}
-	log_msg("urc: \\r\\n%s\\r\\n", text);
-	at_urc_add(item_line(IT_URC, text));
+	it = item_line(IT_URC, text);
+	log_bytes("urc", it->data, it->len);
+	at_urc_add(it);
 }
 
 void
