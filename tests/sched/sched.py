@@ -146,8 +146,10 @@ class Client:
             if kind == "tcp-push":
                 self.length = min(self.length, 128 << 10)
             b = rng.random()
-            if b < 0.15:
-                self.behaviour = "abort"
+            if b < 0.08:
+                self.behaviour = "abort"        # after sending a part
+            elif b < 0.15:
+                self.behaviour = "abort-late"   # once something came back
             elif b < 0.25 and self.mode != MODE_DOWN and \
                     kind != "listener":
                 # (a remote peer's FIN ends a modem connection: "closed")
@@ -381,8 +383,11 @@ def pump(sock, out, expect, deadline, client):
     sent = 0
     rx = bytearray()
     limit = len(out)
+    rx_limit = None
     if client.behaviour == "abort":
         limit = int(len(out) * client.abort_frac)
+    elif client.behaviour == "abort-late" and client.mode != MODE_UP:
+        rx_limit = max(1, int(len(expect) * client.abort_frac))
     chunk = 4096 if client.behaviour == "slow" else 65536
     events = selectors.EVENT_READ | (selectors.EVENT_WRITE if out else 0)
     sel.register(sock, events)
@@ -390,6 +395,10 @@ def pump(sock, out, expect, deadline, client):
     try:
         while True:
             if client.behaviour == "abort" and sent >= limit:
+                return sent, rx, "aborted"
+            if client.behaviour == "abort-late" and (
+                    len(rx) >= rx_limit if rx_limit is not None else
+                    sent == len(out)):
                 return sent, rx, "aborted"
             left = deadline - now()
             if left <= 0:
@@ -979,7 +988,7 @@ class Sched:
                 continue
             complete = (how == "eof" and res.get("sent") == c.out_len and
                         res.get("received") == c.expect_len)
-            if c.behaviour == "abort":
+            if c.behaviour in ("abort", "abort-late"):
                 if how != "aborted" and how not in ("eof", "reset"):
                     r.problem("%s: %s" % (what, self.summary(c)))
                 # Local close: what was sent goes out first (DESIGN §4).
@@ -1097,6 +1106,8 @@ class Sched:
 
     def keep_logs(self):
         env = self.env
+        if self.args.keep_dir is None:
+            self.args.keep_dir = tempfile.mkdtemp(prefix="bg96-sched-logs-")
         keep = os.path.join(self.args.keep_dir, "sched-seed-%d" % self.seed)
         os.makedirs(keep, exist_ok=True)
         for name in (env.log, env.conf):
@@ -1188,8 +1199,8 @@ def main():
                     "$BG96D, else build)")
     ap.add_argument("--verbose", type=int, default=2,
                     help="bg96d -v count (2: every AT line)")
-    ap.add_argument("--keep-dir", default=tempfile.gettempdir(),
-                    help="where a failing seed's logs are kept")
+    ap.add_argument("--keep-dir", help="where a failing seed's logs are "
+                    "kept (default: a new directory in $TMPDIR)")
     ap.add_argument("--quiet", action="store_true",
                     help="only the verdicts")
     args = ap.parse_args()
