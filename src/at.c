@@ -467,6 +467,29 @@ at_parse(struct at_parser *p, const uint8_t *buf, size_t len,
 	return (i);
 }
 
+bool
+at_final_pending(const struct at_parser *p)
+{
+	return p->state == AT_ST_FINAL_LF;
+}
+
+bool
+at_flush(struct at_parser *p, struct at_event *ev)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->type = AT_EV_NONE;
+	ev->code = -1;
+	if (p->state != AT_ST_FINAL_LF)
+		return (false);
+	p->state = AT_ST_LINE;
+	ev->type = AT_EV_FINAL;
+	ev->final = (enum at_final)p->pend_final;
+	ev->code = p->pend_code;
+	ev->line = p->hdr;
+	ev->line_len = strlen(p->hdr);
+	return (true);
+}
+
 const char *
 at_final_name(enum at_final f)
 {

@@ -19,6 +19,7 @@
 
 #include "bg96d/at.h"
 #include "bg96d/atq.h"
+#include "bg96d/evtimer.h"
 #include "bg96d/log.h"
 #include "bg96d/util.h"
 
@@ -51,6 +52,7 @@ struct atq {
 	int			 in_read;	/* re-entrancy guard */
 	bool			 detach_pending;
 	struct event		*timer;
+	struct event		*lfwait;	/* a final result's LF is late */
 	struct event		*settle;	/* waiting for a quiet line */
 	bool			 settling;
 	bool			 resync;	/* a command timed out: answers
@@ -70,6 +72,8 @@ static void	atq_settle_cb(evutil_socket_t, short, void *);
 static void	atq_settle(struct atq *);
 static void	atq_complete(struct atq *, enum atq_result,
 		    const struct at_event *);
+static void	atq_handle(struct atq *, const struct at_event *);
+static void	atq_lfwait_cb(evutil_socket_t, short, void *);
 
 static const int tmo_default_ms[TMO__COUNT] = {
 	[TMO_PROBE] = TMO_DEF_PROBE_MS,
@@ -97,6 +101,7 @@ atq_new(struct event_base *base, const struct atq_ops *ops, void *arg)
 	q->arg = arg;
 	q->timer = evtimer_new(base, atq_timer_cb, q);
 	q->settle = evtimer_new(base, atq_settle_cb, q);
+	q->lfwait = evtimer_new(base, atq_lfwait_cb, q);
 	q->lost_ev = evtimer_new(base, atq_lost_cb, q);
 	q->out = evbuffer_new();
 	q->fd = -1;
@@ -113,6 +118,7 @@ atq_free(struct atq *q)
 	atq_detach(q);
 	event_free(q->timer);
 	event_free(q->settle);
+	event_free(q->lfwait);
 	event_free(q->lost_ev);
 	evbuffer_free(q->out);
 	free(q);
@@ -124,6 +130,27 @@ atq_set_timeout(struct atq *q, enum tmo_kind k, int ms)
 	q->tmo_ms[k] = ms;
 }
 
+/*
+ * A fresh framer for a line whose past is unknown: after a daemon
+ * restart, a reset or a line loss the modem may still hold sockets in
+ * direct-push mode, whose payloads must never be read as modem lines
+ * (a peer could send "\r\nRDY\r\n").  So every slot counts as push
+ * until the modem layer learns better (AT+QISTATE at bring-up) or a
+ * slot is opened here.  A buffer-mode "recv",id,len URC taken for a
+ * push header costs one resynchronisation; the other mistake would let
+ * a remote peer write modem lines.
+ */
+static void
+atq_parser_reset(struct atq *q)
+{
+	int	 id;
+
+	evtimer_del(q->lfwait);
+	at_parser_init(&q->parser);
+	for (id = 0; id < AT_NSLOTS; id++)
+		at_parser_set_push(&q->parser, id, true);
+}
+
 void
 atq_attach(struct atq *q, int fd)
 {
@@ -133,7 +160,7 @@ atq_attach(struct atq *q, int fd)
 	q->wev = event_new(q->base, fd, EV_WRITE, atq_write_cb, q);
 	event_add(q->rev, NULL);
 	evbuffer_drain(q->out, evbuffer_get_length(q->out));
-	at_parser_init(&q->parser);
+	atq_parser_reset(q);
 	q->probes_failed = 0;
 	q->resync = false;
 	/* Answers to a previous user of the line may still be coming. */
@@ -201,7 +228,7 @@ atq_abort_all(struct atq *q)
 		atq_cmd_free(c);
 	}
 	evtimer_del(q->timer);
-	at_parser_init(&q->parser);
+	atq_parser_reset(q);
 }
 
 void
@@ -226,6 +253,7 @@ atq_detach(struct atq *q)
 	q->detach_pending = false;
 	q->settling = false;
 	evtimer_del(q->settle);
+	evtimer_del(q->lfwait);
 	atq_abort_all(q);
 }
 
@@ -329,8 +357,6 @@ atq_stats(const struct atq *q)
 static void
 atq_send(struct atq *q, struct atq_cmd *c)
 {
-	struct timeval	 tv;
-	int		 ms;
 	char		 esc[128];
 
 	q->cur = c;
@@ -343,10 +369,8 @@ atq_send(struct atq *q, struct atq_cmd *c)
 	q->stats.commands++;
 	q->stats.bytes_out += c->textlen + 1;
 	c->phase = c->data != NULL ? PHASE_WAIT_PROMPT : PHASE_WAIT_FINAL;
-	ms = q->tmo_ms[c->phase == PHASE_WAIT_PROMPT ? TMO_PROMPT : c->kind];
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(q->timer, &tv);
+	evtimer_add_ms(q->timer,
+	    q->tmo_ms[c->phase == PHASE_WAIT_PROMPT ? TMO_PROMPT : c->kind]);
 }
 
 /* Pick the next command: FIFO and pump take turns when both have work. */
@@ -466,6 +490,22 @@ atq_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (c == NULL)
 		return;
+	if (c->phase == PHASE_WAIT_PROMPT && !c->prompt_late) {
+		/*
+		 * The modem may still send "> " and then take the next n
+		 * bytes as payload, whatever they are (ref. 5.5): a probe
+		 * now would reach the remote as data.  Write nothing, keep
+		 * the payload for a late prompt, and wait longer.
+		 */
+		c->prompt_late = true;
+		q->stats.late_prompts++;
+		log_warnx("modem: no \"> \" for %s within %d ms; waiting up "
+		    "to %d s more, writing nothing", log_escape(esc,
+		    sizeof(esc), c->text, c->textlen), q->tmo_ms[TMO_PROMPT],
+		    PROMPT_LATE_MAX_MS / 1000);
+		evtimer_add_ms(q->timer, PROMPT_LATE_MAX_MS);
+		return;
+	}
 	q->stats.timeouts++;
 	probe = c->kind == TMO_PROBE;
 	log_warnx("modem: %s timed out (%s)",
@@ -517,10 +557,18 @@ atq_handle(struct atq *q, const struct at_event *ev)
 			return;
 		}
 		if (c != NULL) {
-			/* Echo of the command (echo on after a reset). */
+			/*
+			 * Echo of the command: echo is on, so the modem
+			 * restarted since ATE0 (ref. 11.8), even if its RDY
+			 * was lost.  The owner of the line decides.
+			 */
 			if (ev->line_len == c->textlen &&
-			    strncasecmp(ev->line, c->text, c->textlen) == 0)
+			    strncasecmp(ev->line, c->text, c->textlen) == 0) {
+				q->stats.echoes++;
+				if (q->ops.echo != NULL)
+					q->ops.echo(q->arg, c->text);
 				return;
+			}
 			if (c->on_line != NULL) {
 				c->on_line(c->arg, ev->line);
 				return;
@@ -552,18 +600,14 @@ atq_handle(struct atq *q, const struct at_event *ev)
 			log_info("modem: unexpected \"> \" prompt");
 			return;
 		}
+		if (c->prompt_late)
+			log_info("modem: the late \"> \" came; sending the "
+			    "payload");
 		evbuffer_add(q->out, c->data, c->datalen);
 		atq_flush(q);
 		q->stats.bytes_out += c->datalen;
 		c->phase = PHASE_WAIT_FINAL;
-		{
-			struct timeval	 tv;
-			int		 ms = q->tmo_ms[c->kind];
-
-			tv.tv_sec = ms / 1000;
-			tv.tv_usec = (ms % 1000) * 1000;
-			evtimer_add(q->timer, &tv);
-		}
+		evtimer_add_ms(q->timer, q->tmo_ms[c->kind]);
 		return;
 	case AT_EV_PAYLOAD:
 		if (strncmp(ev->line, "+QIURC:", 7) == 0) {
@@ -666,6 +710,32 @@ atq_read_cb(evutil_socket_t fd, short what, void *arg)
 		if (ev.type != AT_EV_NONE)
 			atq_handle(q, &ev);
 	}
+	q->in_read--;
+	if (q->detach_pending && q->in_read == 0) {
+		atq_detach(q);
+		return;
+	}
+	if (at_final_pending(&q->parser))
+		evtimer_add_ms(q->lfwait, FINAL_LF_WAIT_MS);
+	else
+		evtimer_del(q->lfwait);
+	atq_flush(q);
+}
+
+/* A final result ended by CR alone: take it as complete (defect-safe). */
+static void
+atq_lfwait_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct atq	*q = arg;
+	struct at_event	 ev;
+
+	if (!at_flush(&q->parser, &ev))
+		return;
+	q->stats.cr_finals++;
+	log_debug("modem: final result \"%s\" ended by CR alone",
+	    ev.line);
+	q->in_read++;
+	atq_handle(q, &ev);
 	q->in_read--;
 	if (q->detach_pending && q->in_read == 0)
 		atq_detach(q);

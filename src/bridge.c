@@ -36,6 +36,7 @@
 #include "bg96d/bridge.h"
 #include "bg96d/conf.h"
 #include "bg96d/endpoint.h"
+#include "bg96d/evtimer.h"
 #include "bg96d/log.h"
 #include "bg96d/modem.h"
 #include "bg96d/msock.h"
@@ -59,6 +60,13 @@ enum bridge_state {
 	BRIDGE_FLUSHING,	/* modem side done: hand over, then close */
 };
 
+static const char *bridge_state_names[] = {
+	[BRIDGE_WAITING] = "waiting",
+	[BRIDGE_OPENING] = "opening",
+	[BRIDGE_OPEN] = "open",
+	[BRIDGE_FLUSHING] = "flushing",
+};
+
 struct dmsg {
 	size_t		 len;
 	uint8_t		 data[MSOCK_READ_MAX];
@@ -80,8 +88,9 @@ struct bridge {
 	struct event		*rev, *wev;	/* dgram kind */
 	struct dring		 up, down;	/* dgram kind */
 	struct msock		*ms;
-	enum bridge_state	 state;
+	enum bridge_state	 state;		/* only bridge_set_state() */
 	bool			 queued;
+	bool			 lingering;	/* client gone, bytes unsent */
 	bool			 holds_slot;	/* counted in ep->active */
 	bool			 client_gone;	/* client fully closed */
 	struct event		*timer;		/* connect / idle / flush */
@@ -105,13 +114,18 @@ static void	bridge_maybe_finish(struct bridge *);
 static void
 bridge_arm(struct bridge *b, long long ms)
 {
-	struct timeval	 tv;
+	evtimer_add_ms(b->timer, ms);
+}
 
-	if (ms < 0)
-		ms = 0;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(b->timer, &tv);
+/* The only writer of b->state; logs "old -> new (why)". */
+static void
+bridge_set_state(struct bridge *b, enum bridge_state new, const char *why)
+{
+	if (b->state != new)
+		log_debug("%s: client %lu: %s -> %s (%s)", b->ep->conf.name,
+		    b->serial, bridge_state_names[b->state],
+		    bridge_state_names[new], why);
+	b->state = new;
 }
 
 static void
@@ -207,7 +221,7 @@ bridge_fail(struct bridge *b, int rep, const char *why)
 		b->ep->active--;
 	}
 	b->ms = NULL;
-	b->state = BRIDGE_FLUSHING;
+	bridge_set_state(b, BRIDGE_FLUSHING, why);
 	b->flush_why = why;
 	bridge_discard_up(b);
 	bridge_arm(b, BRIDGE_FLUSH_MS);
@@ -242,15 +256,33 @@ bridge_maybe_finish(struct bridge *b)
 	switch (b->state) {
 	case BRIDGE_WAITING:
 	case BRIDGE_OPENING:
-		if (b->client_gone)
+		/*
+		 * A client that wrote and closed before the connection
+		 * opened still has its bytes delivered (connect_timeout
+		 * bounds the wait); one that wrote nothing is done.
+		 */
+		if (b->client_gone && bridge_up_len(b) == 0)
 			bridge_free(b, "client left before the connection "
 			    "opened");
 		return;
 	case BRIDGE_OPEN:
 		/* Local close: send what is pending, then QICLOSE. */
-		if (b->client_gone && bridge_up_len(b) == 0 &&
-		    !msock_sending(b->ms))
+		if (!b->client_gone)
+			return;
+		if (bridge_up_len(b) == 0 && !msock_sending(b->ms)) {
 			bridge_free(b, "client closed");
+			return;
+		}
+		/*
+		 * A remote that stops reading would hold the slot forever
+		 * (SEND FAIL, retried): the last bytes may go on as long as
+		 * the modem takes a chunk every LINGER_MAX_MS; then they are
+		 * dropped and counted.
+		 */
+		if (!b->lingering) {
+			b->lingering = true;
+			bridge_arm(b, LINGER_MAX_MS);
+		}
 		return;
 	case BRIDGE_FLUSHING:
 		if (bridge_down_len(b) == 0 || b->client_gone)
@@ -449,6 +481,15 @@ bridge_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case BRIDGE_OPENING:
 		return;		/* the slot's own deadline decides */
 	case BRIDGE_OPEN:
+		if (b->lingering) {
+			b->ep->linger_expired++;
+			log_warnx("%s: client %lu: the remote took none of the "
+			    "last %zu bytes in %d s: dropping them",
+			    b->ep->conf.name, b->serial, bridge_up_len(b),
+			    LINGER_MAX_MS / 1000);
+			bridge_free(b, "remote did not take the last bytes");
+			return;
+		}
 		/*
 		 * The idle timer ticks four times per idle_timeout; a flag,
 		 * not a clock read, marks traffic on the hot path.
@@ -538,7 +579,7 @@ bridge_enqueue(struct bridge *b)
 	struct endpoint	*ep = b->ep;
 	struct epset	*set = ep->set;
 
-	b->state = BRIDGE_WAITING;
+	bridge_set_state(b, BRIDGE_WAITING, "waiting for a slot");
 	b->deadline = now_ms() + ep->conf.connect_timeout * 1000LL;
 	TAILQ_INSERT_TAIL(&set->waitq, b, qentry);
 	set->nwaiting++;
@@ -619,7 +660,7 @@ bridge_new_incoming(struct endpoint *ep, struct msock *ms,
 	b->holds_slot = true;
 	ep->active++;
 	ep->accepted++;
-	b->state = BRIDGE_OPEN;
+	bridge_set_state(b, BRIDGE_OPEN, "incoming connection");
 	log_info("%s: client %lu: %s:%d connected on slot %d",
 	    ep->conf.name, b->serial, from->ip, from->port, msock_id(ms));
 	bridge_stream_setup(b, -1);
@@ -660,7 +701,7 @@ bridge_start(struct bridge *b)
 	bridge_dequeue(b);
 	b->holds_slot = true;
 	ep->active++;
-	b->state = BRIDGE_OPENING;
+	bridge_set_state(b, BRIDGE_OPENING, "slot taken");
 	evtimer_del(b->timer);
 }
 
@@ -697,7 +738,7 @@ bridge_opened(void *arg, int err)
 		b->ms = NULL;
 		b->holds_slot = false;
 		b->ep->active--;
-		b->state = BRIDGE_WAITING;
+		bridge_set_state(b, BRIDGE_WAITING, "modem failed while connecting");
 		TAILQ_INSERT_HEAD(&b->ep->set->waitq, b, qentry);
 		b->ep->set->nwaiting++;
 		b->queued = true;
@@ -749,7 +790,7 @@ bridge_opened(void *arg, int err)
 		b->socks = false;
 		bufferevent_write(b->bev, ok, sizeof(ok));
 	}
-	b->state = BRIDGE_OPEN;
+	bridge_set_state(b, BRIDGE_OPEN, "connected");
 	b->traffic = true;
 	log_info("%s: client %lu connected to %s:%d on slot %d",
 	    b->ep->conf.name, b->serial, b->host, b->port, msock_id(b->ms));
@@ -845,6 +886,8 @@ bridge_sent(void *arg)
 {
 	struct bridge	*b = arg;
 
+	if (b->lingering)
+		bridge_arm(b, LINGER_MAX_MS);	/* progress: wait again */
 	if (b->client_gone)
 		bridge_maybe_finish(b);
 }
@@ -855,7 +898,7 @@ bridge_peer_closed(void *arg)
 	struct bridge	*b = arg;
 
 	/* Every byte is read: deliver, then close the client. */
-	b->state = BRIDGE_FLUSHING;
+	bridge_set_state(b, BRIDGE_FLUSHING, "remote closed");
 	b->flush_why = "remote closed";
 	msock_close(b->ms);
 	b->ms = NULL;
@@ -874,7 +917,7 @@ bridge_gone(void *arg, const char *why)
 	b->ms = NULL;
 	b->ep->failed++;
 	/* What already arrived is still delivered, then EOF. */
-	b->state = BRIDGE_FLUSHING;
+	bridge_set_state(b, BRIDGE_FLUSHING, why);
 	b->flush_why = "modem connection lost";
 	bridge_arm(b, BRIDGE_FLUSH_MS);
 	bridge_discard_up(b);

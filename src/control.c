@@ -31,6 +31,7 @@
 #include "bg96d/ctlproto.h"
 #include "bg96d/endpoint.h"
 #include "bg96d/log.h"
+#include "bg96d/mline.h"
 #include "bg96d/modem.h"
 #include "bg96d/msock.h"
 #include "bg96d/timeouts.h"
@@ -831,53 +832,73 @@ static const struct {
 };
 #define CONTROL_NPOLLS	(sizeof(control_polls) / sizeof(control_polls[0]))
 
-/* Copy the first quoted field after p into dst; false if there is none. */
-static bool
-control_quoted(const char *p, char *dst, size_t dstsz)
+/* Copy src into dst if it fits; otherwise leave dst empty. */
+static void
+control_copy(char *dst, size_t dstsz, const char *src)
 {
-	const char	*q, *e;
+	size_t	n = strlen(src);
 
-	if ((q = strchr(p, '"')) == NULL || (e = strchr(q + 1, '"')) == NULL)
-		return false;
-	if ((size_t)(e - q - 1) >= dstsz)
-		return false;
-	memcpy(dst, q + 1, (size_t)(e - q - 1));
-	dst[e - q - 1] = '\0';
-	return true;
+	if (n >= dstsz)
+		n = 0;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
 }
 
+/*
+ * One answer line of a refresh command, parsed by mline (no sscanf on
+ * modem text).  A malformed answer clears what it would have set.
+ */
 static void
 control_poll_line(void *arg, const char *line)
 {
 	struct control		*ctl = arg;
 	struct control_radio	*r = &ctl->radio;
-	int			 a, b;
-	const char		*p;
+	struct mline		 m;
+	const char		*prefix = control_polls[ctl->poll_next].prefix;
 
-	if (sscanf(line, "+CSQ: %d,%d", &a, &b) == 2) {
-		r->have_csq = a >= 0 && a <= 31;
-		r->csq_dbm = -113 + 2 * a;
-	} else if (strncmp(line, "+QCSQ:", 6) == 0) {
+	switch (mline_parse(line, &m)) {
+	case MLINE_CSQ:
+		r->have_csq = m.u.csq.rssi <= 31;	/* 99: unknown */
+		r->csq_dbm = -113 + 2 * m.u.csq.rssi;
+		break;
+	case MLINE_QCSQ:
 		r->have_qcsq = false;
-		r->sysmode[0] = '\0';
-		if (!control_quoted(line + 6, r->sysmode, sizeof(r->sysmode)))
+		control_copy(r->sysmode, sizeof(r->sysmode), m.u.qcsq.sysmode);
+		if (r->sysmode[0] == '\0')
 			return;
 		if (strcmp(r->sysmode, "NOSERVICE") == 0) {
 			r->sysmode[0] = '\0';
 			return;
 		}
-		if ((p = strchr(line + 6, ',')) != NULL &&
-		    sscanf(p + 1, "%d", &a) == 1 && a < 0) {
+		if (m.u.qcsq.nvals >= 1 && m.u.qcsq.vals[0] < 0) {
 			r->have_qcsq = true;
-			r->qcsq_dbm = a;
+			r->qcsq_dbm = m.u.qcsq.vals[0];
 		}
-	} else if (strncmp(line, "+COPS:", 6) == 0) {
+		break;
+	case MLINE_COPS:
 		/* "+COPS: 0" when not registered. */
-		if (!control_quoted(line + 6, r->oper, sizeof(r->oper)))
+		control_copy(r->oper, sizeof(r->oper),
+		    m.u.cops.has_oper ? m.u.cops.oper : "");
+		break;
+	case MLINE_QNWINFO:
+		/* "+QNWINFO: No Service" */
+		control_copy(r->act, sizeof(r->act),
+		    m.u.qnwinfo.service ? m.u.qnwinfo.act : "");
+		break;
+	case MLINE_MALFORMED:
+		/* Forget the fact this answer was about. */
+		if (strcmp(prefix, "+CSQ:") == 0)
+			r->have_csq = false;
+		else if (strcmp(prefix, "+QCSQ:") == 0) {
+			r->have_qcsq = false;
+			r->sysmode[0] = '\0';
+		} else if (strcmp(prefix, "+COPS:") == 0)
 			r->oper[0] = '\0';
-	} else if (strncmp(line, "+QNWINFO:", 9) == 0) {
-		if (!control_quoted(line + 9, r->act, sizeof(r->act)))
-			r->act[0] = '\0';	/* "No Service" */
+		else if (strcmp(prefix, "+QNWINFO:") == 0)
+			r->act[0] = '\0';
+		break;
+	default:
+		break;
 	}
 }
 

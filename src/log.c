@@ -34,20 +34,55 @@ log_getlevel(void)
 static void	log_vwrite(int, const char *, const char *, va_list)
 		    __attribute__((format(printf, 3, 0)));
 
+/*
+ * Make msg safe for one log line, whatever a caller passed: CR, LF and TAB
+ * become \r \n \t, other control bytes, DEL and bytes >= 0x80 become
+ * \xNN.  Printable ASCII, backslash included, is kept as it is, so text a
+ * caller already escaped with log_escape() (cut payloads) reads the same;
+ * only modem or client bytes that were not escaped change.
+ */
+static void
+log_sanitize(const char *msg, char *out, size_t outsz)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*p = (const unsigned char *)msg;
+	size_t			 o = 0;
+
+	for (; *p != '\0' && o + 5 <= outsz; p++) {
+		if (*p >= 0x20 && *p < 0x7f) {
+			out[o++] = (char)*p;
+			continue;
+		}
+		out[o++] = '\\';
+		switch (*p) {
+		case '\r': out[o++] = 'r'; break;
+		case '\n': out[o++] = 'n'; break;
+		case '\t': out[o++] = 't'; break;
+		default:
+			out[o++] = 'x';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 0xf];
+		}
+	}
+	out[o] = '\0';
+}
+
 static void
 log_vwrite(int pri, const char *errstr, const char *fmt, va_list ap)
 {
 	char	 msg[2048];
+	char	 safe[4 * sizeof(msg) + 1];
 
 	if (pri > log_level)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_sanitize(msg, safe, sizeof(safe));
 	if (log_prefix)
 		fprintf(stderr, "<%d>", pri > LOG_DEBUG ? LOG_DEBUG : pri);
 	if (errstr != NULL)
-		fprintf(stderr, "%s: %s\n", msg, errstr);
+		fprintf(stderr, "%s: %s\n", safe, errstr);
 	else
-		fprintf(stderr, "%s\n", msg);
+		fprintf(stderr, "%s\n", safe);
 }
 
 #define LOG_FN(name, pri)					\

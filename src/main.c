@@ -23,6 +23,7 @@
 #include "bg96d/modem.h"
 #include "bg96d/msock.h"
 #include "bg96d/privdrop.h"
+#include "bg96d/stack.h"
 #include "bg96d/timeouts.h"
 #include "bg96d/util.h"
 
@@ -33,7 +34,8 @@ struct daemon {
 	struct event_base	*base;
 	struct conf		*conf;
 	int			 verbose;
-	struct modem		*modem;
+	struct stack		*st;
+	struct modem		*modem;		/* st's, for short */
 	struct msockset		*msocks;
 	struct epset		*eps;
 	struct control		*ctl;
@@ -65,16 +67,15 @@ level_of(const struct conf *c, int verbose)
 	return l > LOG_TRACE ? LOG_TRACE : l;
 }
 
-/* Modem layer -> socket layer glue. */
+/* The modem is ready (the stack has served the waiting clients). */
 static void
 d_ready(void *arg)
 {
 	struct daemon	*d = arg;
 
 	if (d->stopping)
-		return;		/* the endpoints are gone already */
+		return;
 	sd_notify(0, "STATUS=ready");
-	epset_serve(d->eps);
 	control_modem_ready(d->ctl);
 }
 
@@ -122,55 +123,6 @@ d_watchdog_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-d_down(void *arg, const char *why)
-{
-	struct daemon	*d = arg;
-
-	msockset_down(d->msocks, why);
-}
-
-static void
-d_urc(void *arg, const char *line)
-{
-	struct daemon	*d = arg;
-
-	msockset_urc(d->msocks, line);
-}
-
-static void
-d_urc_payload(void *arg, const struct at_event *ev)
-{
-	struct daemon	*d = arg;
-
-	msockset_urc_payload(d->msocks, ev);
-}
-
-static struct atq_cmd *
-d_pump(void *arg)
-{
-	struct daemon	*d = arg;
-
-	return msockset_pump(d->msocks);
-}
-
-static bool
-d_slot_owned(void *arg, int id)
-{
-	struct daemon	*d = arg;
-
-	return msockset_owned(d->msocks, id);
-}
-
-static void
-d_slot_freed(void *arg)
-{
-	struct daemon	*d = arg;
-
-	if (!d->stopping)
-		epset_serve(d->eps);
-}
-
-static void
 d_finish(struct daemon *d)
 {
 	log_info("bg96d: stopped");
@@ -208,7 +160,7 @@ d_stop(struct daemon *d, const char *why)
 	d->eps->stopping = true;
 	n = msockset_close_all(d->msocks);
 	epset_free(d->eps);
-	d->eps = NULL;
+	d->eps = d->st->eps = NULL;
 	control_free(d->ctl);
 	d->ctl = NULL;
 	if (n > 0)
@@ -310,13 +262,8 @@ prepare_socket_dir(const char *dir, char *err, size_t errlen)
 int
 main(int argc, char *argv[])
 {
-	static const struct modem_ops mops = {
+	static const struct stack_ops sops = {
 		.ready = d_ready,
-		.down = d_down,
-		.urc = d_urc,
-		.urc_payload = d_urc_payload,
-		.pump = d_pump,
-		.slot_owned = d_slot_owned,
 		.state_changed = d_state,
 	};
 	struct daemon	 d;
@@ -382,10 +329,10 @@ main(int argc, char *argv[])
 	d.base = event_base_new();
 	if (d.base == NULL)
 		fatalx("event_base_new failed");
-	d.modem = modem_new(d.base, d.conf, &mops, &d);
-	d.msocks = msockset_new(d.base, d.modem, d.conf->modem.context_id);
-	msockset_on_free(d.msocks, d_slot_freed, &d);
-	d.eps = epset_new(d.base, d.modem, d.msocks);
+	d.st = stack_new(d.base, d.conf, &sops, &d);
+	d.modem = d.st->modem;
+	d.msocks = d.st->msocks;
+	d.eps = d.st->eps;
 	d.ctl = control_new(d.base, d.modem, d.msocks, d.eps);
 	r = epset_apply(d.eps, d.conf, err, sizeof(err));
 	if (r == 0)
@@ -397,9 +344,7 @@ main(int argc, char *argv[])
 	if (r != 0) {
 		log_error("bg96d: %s", err);
 		control_free(d.ctl);
-		epset_free(d.eps);
-		msockset_free(d.msocks);
-		modem_free(d.modem);
+		stack_free(d.st);
 		event_base_free(d.base);
 		conf_free(d.conf);
 		free(d.conf);
@@ -433,9 +378,7 @@ main(int argc, char *argv[])
 	if (d.watchdog != NULL)
 		event_free(d.watchdog);
 	control_free(d.ctl);
-	epset_free(d.eps);
-	modem_free(d.modem);
-	msockset_free(d.msocks);
+	stack_free(d.st);
 	event_base_free(d.base);
 	conf_free(d.conf);
 	free(d.conf);

@@ -21,6 +21,7 @@
 #include "bg96d/atq.h"
 #include "bg96d/conf.h"
 #include "bg96d/log.h"
+#include "bg96d/mline.h"
 #include "bg96d/modem.h"
 #include "bg96d/serial.h"
 #include "bg96d/timeouts.h"
@@ -30,6 +31,7 @@
 enum step {
 	STEP_ATE0,
 	STEP_CMEE,
+	STEP_QISTATE,
 	STEP_IFC,
 	STEP_ATI,
 	STEP_GSN,
@@ -63,11 +65,14 @@ struct modem {
 	int			 reg_poll;	/* which CxREG? is next */
 	int			 reg[3];	/* CEREG, CGREG, CREG stat */
 	bool			 ctx_active;
+	bool			 ctx_checking;	/* modem_check_context() */
+	bool			 ctx_seen;
 	struct modem_info	 info;
 	struct modem_counters	 counters;
 	char			 last_line[256];	/* info line of a step */
 	int			 stale[AT_NSLOTS];
 	int			 nstale;
+	unsigned int		 listed;	/* slots AT+QISTATE listed */
 	int			 silent_streak;	/* recoveries: modem mute */
 	int			 act_failures;	/* AT+QIACT refused in a row */
 	bool			 await_rdy;	/* after AT+CFUN=1,1 */
@@ -105,6 +110,8 @@ static int	modem_parse_reg(const char *, bool);
 static void	modem_reg_update(struct modem *);
 static bool	modem_registered(const struct modem *);
 static void	modem_silent(struct modem *, const char *);
+static void	modem_echo(void *, const char *);
+static void	modem_qistate_line(void *, const char *);
 
 const char *
 modem_state_name(enum modem_state s)
@@ -122,6 +129,7 @@ modem_new(struct event_base *base, const struct conf *conf,
 		.pump = modem_pump,
 		.lost = modem_lost,
 		.unresponsive = modem_unresponsive,
+		.echo = modem_echo,
 	};
 	struct modem	*m = xcalloc(1, sizeof(*m));
 
@@ -678,6 +686,20 @@ modem_step_done(void *arg, enum atq_result res, const struct at_event *ev)
 		}
 		modem_escalate(m, "SIM not ready");
 		return;
+	case STEP_QISTATE:
+		/*
+		 * Slots not listed are free: in buffer mode until opened.
+		 * Listed ones keep the mode the modem reported; they are
+		 * closed once the context is up (modem_close_stale).
+		 */
+		if (res == ATQ_RES_OK) {
+			int	 id;
+
+			for (id = 0; id < AT_NSLOTS; id++)
+				if (!(m->listed & (1U << id)))
+					atq_set_push(m->atq, id, false);
+		}
+		break;
 	case STEP_ATE0:
 	case STEP_CMEE:
 	case STEP_IFC:
@@ -722,6 +744,7 @@ static const struct {
 } init_steps[STEP__INIT_DONE] = {
 	[STEP_ATE0] = { "ATE0", NULL, TMO_COMMAND },
 	[STEP_CMEE] = { "AT+CMEE=1", NULL, TMO_COMMAND },
+	[STEP_QISTATE] = { "AT+QISTATE", "+QISTATE:", TMO_COMMAND },
 	[STEP_IFC] = { NULL, NULL, TMO_COMMAND },
 	[STEP_ATI] = { "ATI", NULL, TMO_COMMAND },
 	[STEP_GSN] = { "AT+GSN", NULL, TMO_COMMAND },
@@ -754,9 +777,11 @@ modem_init_step(struct modem *m)
 	else
 		strlcpy(buf, init_steps[m->step].cmd, sizeof(buf));
 	m->last_line[0] = '\0';
+	m->listed = 0;
 	c = atq_cmd_new(init_steps[m->step].kind, "%s", buf);
 	c->prefix = init_steps[m->step].prefix;
-	c->on_line = modem_line_cb;
+	c->on_line = m->step == STEP_QISTATE ? modem_qistate_line :
+	    modem_line_cb;
 	c->on_done = modem_step_done;
 	c->arg = m;
 	atq_submit(m->atq, c, false);
@@ -872,15 +897,23 @@ modem_qiact_line(void *arg, const char *line)
 
 static void	modem_close_stale(struct modem *);
 
+/*
+ * +QISTATE: <id>,"<type>",...,<access_mode>,"<port>": a socket the modem
+ * holds.  Its access mode tells the framer whether "recv" URCs of that
+ * slot carry payload; during bring-up it is a stale socket to close.
+ */
 static void
 modem_qistate_line(void *arg, const char *line)
 {
 	struct modem	*m = arg;
-	int		 id;
+	struct mline	 ml;
 
-	if (sscanf(line, "+QISTATE: %d,", &id) == 1 && id >= 0 &&
-	    id < AT_NSLOTS && m->nstale < AT_NSLOTS)
-		m->stale[m->nstale++] = id;
+	if (mline_parse(line, &ml) != MLINE_QISTATE)
+		return;
+	atq_set_push(m->atq, ml.u.qistate.id, ml.u.qistate.mode == 1);
+	m->listed |= 1U << ml.u.qistate.id;
+	if (m->nstale < AT_NSLOTS)
+		m->stale[m->nstale++] = ml.u.qistate.id;
 }
 
 static void
@@ -966,6 +999,7 @@ modem_act_done(void *arg, enum atq_result res, const struct at_event *ev)
 	}
 	/* Context up: close what a previous run left open. */
 	m->nstale = 0;
+	m->listed = 0;
 	c = atq_cmd_new(TMO_COMMAND, "AT+QISTATE");
 	c->prefix = "+QISTATE:";
 	c->on_line = modem_qistate_line;
@@ -1001,11 +1035,104 @@ modem_rebooted(struct modem *m, const char *why)
 	modem_set_state(m, MODEM_PROBING, why);
 }
 
+/* The PDP context is gone: sockets go, deactivate, activate again. */
+static void
+modem_context_lost(struct modem *m, const char *why)
+{
+	struct atq_cmd	*c;
+
+	modem_sockets_down(m, why);
+	if (m->state != MODEM_READY && m->state != MODEM_ACTIVATING)
+		return;
+	/* AN: deactivate, then activate again. */
+	c = atq_cmd_new(TMO_QIDEACT, "AT+QIDEACT=%d",
+	    m->conf->modem.context_id);
+	atq_submit(m->atq, c, false);
+	modem_set_state(m, MODEM_ACTIVATING, "PDP context lost");
+}
+
+static void
+modem_ctxcheck_line(void *arg, const char *line)
+{
+	struct modem	*m = arg;
+	struct mline	 ml;
+
+	if (mline_parse(line, &ml) == MLINE_QIACT &&
+	    ml.u.qiact.cid == m->conf->modem.context_id &&
+	    ml.u.qiact.state == 1)
+		m->ctx_seen = true;
+}
+
+static void
+modem_ctxcheck_done(void *arg, enum atq_result res, const struct at_event *ev)
+{
+	struct modem	*m = arg;
+
+	m->ctx_checking = false;
+	if (m->state != MODEM_READY || res != ATQ_RES_OK)
+		return;		/* a timeout has its own recovery */
+	if (m->ctx_seen) {
+		log_info("modem: PDP context %d is active after all",
+		    m->conf->modem.context_id);
+		return;
+	}
+	m->counters.pdp_lost++;
+	modem_context_lost(m, "PDP context found inactive");
+}
+
+void
+modem_check_context(struct modem *m, const char *why)
+{
+	struct atq_cmd	*c;
+
+	if (m->state != MODEM_READY || m->ctx_checking)
+		return;
+	log_warnx("modem: %s; checking the PDP context", why);
+	m->ctx_checking = true;
+	m->ctx_seen = false;
+	c = atq_cmd_new(TMO_QIACT, "AT+QIACT?");
+	c->prefix = "+QIACT:";
+	c->on_line = modem_ctxcheck_line;
+	c->on_done = modem_ctxcheck_done;
+	c->arg = m;
+	atq_submit(m->atq, c, true);
+}
+
+/*
+ * The modem echoed a command: echo is on again, so it restarted since
+ * ATE0 and its RDY was lost (ref. 11.8).  Before ATE0 is answered the
+ * echo is expected.
+ */
+static void
+modem_echo(void *arg, const char *text)
+{
+	struct modem	*m = arg;
+	char		 esc[64];
+
+	switch (m->state) {
+	case MODEM_ABSENT:
+	case MODEM_PROBING:
+	case MODEM_RECOVERING:
+		return;
+	case MODEM_INITIALIZING:
+		if (m->step <= STEP_ATE0)
+			return;
+		break;
+	case MODEM_REGISTERING:
+	case MODEM_ACTIVATING:
+	case MODEM_READY:
+		break;
+	}
+	log_warnx("modem: \"%s\" echoed: echo is on again",
+	    log_escape(esc, sizeof(esc), text, strlen(text)));
+	modem_rebooted(m, "modem restarted (command echo is back)");
+}
+
 static void
 modem_urc(void *arg, const char *line)
 {
 	struct modem	*m = arg;
-	int		 cid;
+	struct mline	 ml;
 
 	if (strcmp(line, "RDY") == 0) {
 		if (m->state == MODEM_PROBING)
@@ -1045,19 +1172,11 @@ modem_urc(void *arg, const char *line)
 		}
 		return;
 	}
-	if (sscanf(line, "+QIURC: \"pdpdeact\",%d", &cid) == 1) {
+	if (mline_parse(line, &ml) == MLINE_PDPDEACT) {
 		m->counters.pdp_lost++;
-		if (cid != m->conf->modem.context_id)
+		if (ml.u.pdpdeact.cid != m->conf->modem.context_id)
 			return;
-		modem_sockets_down(m, "PDP context deactivated");
-		if (m->state == MODEM_READY || m->state == MODEM_ACTIVATING) {
-			struct atq_cmd	*c;
-
-			/* AN: deactivate, then activate again. */
-			c = atq_cmd_new(TMO_QIDEACT, "AT+QIDEACT=%d", cid);
-			atq_submit(m->atq, c, false);
-			modem_set_state(m, MODEM_ACTIVATING, "PDP context lost");
-		}
+		modem_context_lost(m, "PDP context deactivated");
 		return;
 	}
 	if (strncmp(line, "+QIURC:", 7) == 0 || strncmp(line, "+QIOPEN:", 8) == 0) {

@@ -18,9 +18,11 @@
 #include "bg96d/at.h"
 #include "bg96d/atq.h"
 #include "bg96d/conf.h"
+#include "bg96d/evtimer.h"
 #include "bg96d/log.h"
-#include "bg96d/modem.h"
+#include "bg96d/mline.h"
 #include "bg96d/msock.h"
+#include "bg96d/qerr.h"
 #include "bg96d/timeouts.h"
 #include "bg96d/util.h"
 
@@ -32,6 +34,7 @@ enum slot_state {
 	SLOT_CLOSING,		/* AT+QICLOSE queued or in flight */
 };
 
+/* As the control socket shows them. */
 static const char *slot_state_names[] = {
 	[SLOT_FREE] = "free",
 	[SLOT_OPENING] = "opening",
@@ -40,11 +43,20 @@ static const char *slot_state_names[] = {
 	[SLOT_CLOSING] = "closing",
 };
 
+/* As the log shows them. */
+static const char *slot_state_log[] = {
+	[SLOT_FREE] = "free",
+	[SLOT_OPENING] = "opening",
+	[SLOT_OPEN] = "open",
+	[SLOT_DRAINING] = "draining",
+	[SLOT_CLOSING] = "closing",
+};
+
 
 struct msock {
 	struct msockset		*set;
 	int			 id;
-	enum slot_state		 state;
+	enum slot_state		 state;		/* only slot_set_state() */
 	enum msock_type		 type;
 	bool			 push;
 	const struct msock_ops	*ops;
@@ -52,12 +64,21 @@ struct msock {
 	struct atq_cmd		*busy;		/* the one outstanding command */
 	struct event		*timer;
 	long long		 deadline;	/* QIOPEN wait / drain limit */
-	bool			 rx_pending;	/* recv URC seen, not drained */
-	bool			 remote_closed;
+	/*
+	 * Reading (ref. 5.7, 11.6): a recv URC sets rx_pending and bumps
+	 * rx_gen.  A read that brings nothing clears rx_pending only if
+	 * no URC (recv or closed) came after it was sent: a URC between
+	 * "+QIRD: 0" and its OK announces new data, and the modem will
+	 * not repeat it.
+	 */
+	bool			 rx_pending;
+	unsigned int		 rx_gen;
+	unsigned int		 rd_gen;	/* rx_gen when the read went out */
+	bool			 rd_data;	/* the read in flight brought bytes */
+	bool			 remote_closed;	/* "closed" URC or send error */
 	bool			 peer_told;
 	bool			 prefer_read;
 	bool			 retried_563;
-	bool			 read_zero;	/* last QIRD returned 0 */
 	int			 backoff_ms;	/* SEND FAIL retry */
 	bool			 backing_off;
 	uint8_t			 chunk[MSOCK_SEND_MAX];
@@ -71,20 +92,20 @@ struct msock {
 };
 
 struct msockset {
-	struct modem		*modem;
+	struct atq		*atq;
 	int			 ctx;
 	struct msock		 slots[AT_NSLOTS];
 	int			 rr;		/* round-robin cursor */
 	bool			 tearing_down;	/* msockset_down() running */
-	unsigned long		 incoming_full;
-	void			(*on_free)(void *);
-	void			*on_free_arg;
+	struct msockset_ops	 ops;
+	void			*arg;
+	struct msockset_counters counters;
 };
 
 static void	slot_timer_cb(evutil_socket_t, short, void *);
 static void	slot_qiclose(struct msock *);
 static void	slot_drain_poll(struct msock *);
-static bool	parse_peer(const char *, struct msock_peer *);
+static void	slot_continue(struct msock *);
 
 const char *
 msock_type_name(enum msock_type t)
@@ -100,13 +121,17 @@ msock_type_name(enum msock_type t)
 }
 
 struct msockset *
-msockset_new(struct event_base *base, struct modem *m, int context_id)
+msockset_new(struct event_base *base, struct atq *q, int context_id,
+    const struct msockset_ops *ops, void *arg)
 {
 	struct msockset	*set = xcalloc(1, sizeof(*set));
 	int		 i;
 
-	set->modem = m;
+	set->atq = q;
 	set->ctx = context_id;
+	if (ops != NULL)
+		set->ops = *ops;
+	set->arg = arg;
 	for (i = 0; i < AT_NSLOTS; i++) {
 		set->slots[i].set = set;
 		set->slots[i].id = i;
@@ -134,41 +159,38 @@ msockset_free(struct msockset *set)
 	free(set);
 }
 
-void
-msockset_on_free(struct msockset *set, void (*cb)(void *), void *arg)
-{
-	set->on_free = cb;
-	set->on_free_arg = arg;
-}
-
 static struct atq *
 slot_atq(struct msock *s)
 {
-	return modem_atq(s->set->modem);
+	return s->set->atq;
 }
 
 static void
-slot_arm(struct msock *s, int ms)
+slot_arm(struct msock *s, long long ms)
 {
-	struct timeval	 tv;
+	evtimer_add_ms(s->timer, ms);
+}
 
-	if (ms < 0)
-		ms = 0;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(s->timer, &tv);
+/* The only writer of s->state; logs "old -> new (why)". */
+static void
+slot_set_state(struct msock *s, enum slot_state new, const char *why)
+{
+	if (s->state != new)
+		log_debug("slot %d: %s -> %s (%s)", s->id,
+		    slot_state_log[s->state], slot_state_log[new], why);
+	s->state = new;
 }
 
 /* Back to free; tell whoever waits for a slot. */
 static void
-slot_release(struct msock *s)
+slot_release(struct msock *s, const char *why)
 {
 	struct msockset	*set = s->set;
 
 	evtimer_del(s->timer);
-	if (s->push)
-		atq_set_push(slot_atq(s), s->id, false);
-	s->state = SLOT_FREE;
+	/* Free slots are in buffer mode until opened otherwise. */
+	atq_set_push(slot_atq(s), s->id, false);
+	slot_set_state(s, SLOT_FREE, why);
 	s->ops = NULL;
 	s->owner = NULL;
 	s->busy = NULL;
@@ -177,9 +199,8 @@ slot_release(struct msock *s)
 	s->rx_pending = s->remote_closed = s->peer_told = false;
 	s->backing_off = false;
 	s->backoff_ms = 0;
-	log_debug("slot %d: free", s->id);
-	if (set->on_free != NULL)
-		set->on_free(set->on_free_arg);
+	if (set->ops.slot_freed != NULL && !set->tearing_down)
+		set->ops.slot_freed(set->arg);
 }
 
 /* Tell the owner the socket is dead and forget it. */
@@ -211,27 +232,50 @@ slot_tell_opened(struct msock *s, int err)
 	ops->opened(owner, err);
 }
 
+/*
+ * The slot's command was aborted: the modem restarted or the line went
+ * away, and its sockets with it.  Whatever the slot was doing is over.
+ */
+static void
+slot_aborted(struct msock *s)
+{
+	s->busy = NULL;
+	if (s->state == SLOT_FREE)
+		return;
+	if (s->state == SLOT_OPENING)
+		slot_tell_opened(s, MSOCK_ERR_MODEM);
+	else
+		slot_gone(s, "modem went away");
+	slot_release(s, "command aborted");
+}
+
 static void
 slot_qiclose_done(void *arg, enum atq_result res, const struct at_event *ev)
 {
 	struct msock	*s = arg;
 
 	s->busy = NULL;
+	if (res == ATQ_RES_ABORTED) {
+		slot_aborted(s);
+		return;
+	}
 	if (res != ATQ_RES_OK)
 		log_warnx("slot %d: AT+QICLOSE failed; freeing it anyway",
 		    s->id);
-	slot_release(s);
+	slot_release(s, "closed");
 }
 
+/* Free the slot with AT+QICLOSE, now or when its command ends. */
 static void
 slot_qiclose(struct msock *s)
 {
 	struct atq_cmd	*c;
 
 	evtimer_del(s->timer);
-	s->state = SLOT_CLOSING;
+	if (s->state != SLOT_CLOSING)
+		slot_set_state(s, SLOT_CLOSING, "closing");
 	if (s->busy != NULL)
-		return;		/* sent when the outstanding command ends */
+		return;		/* slot_continue() sends it */
 	c = atq_cmd_new(TMO_QICLOSE, "AT+QICLOSE=%d,%d", s->id,
 	    QICLOSE_ARG_S);
 	c->on_done = slot_qiclose_done;
@@ -240,16 +284,36 @@ slot_qiclose(struct msock *s)
 	atq_submit(slot_atq(s), c, false);
 }
 
-/* A slot's command ended: continue what its state asks for. */
+/*
+ * A slot's command ended, or a URC changed what it waits for: do what
+ * its state asks next.  Every completion handler ends here, so a state
+ * change made while a command was in flight is never lost.
+ */
 static void
 slot_continue(struct msock *s)
 {
-	if (s->state == SLOT_CLOSING && s->busy == NULL)
+	if (s->busy != NULL)
+		return;
+	switch (s->state) {
+	case SLOT_FREE:
+	case SLOT_OPENING:
+		return;
+	case SLOT_CLOSING:
 		slot_qiclose(s);
-	else if (s->state == SLOT_DRAINING && s->busy == NULL)
-		slot_arm(s, DRAIN_POLL_MS);
-	else
+		return;
+	case SLOT_DRAINING:
+		if (s->remote_closed || now_ms() >= s->deadline) {
+			if (!s->remote_closed)
+				log_warnx("slot %d: closing with bytes "
+				    "unacked", s->id);
+			slot_qiclose(s);
+		} else
+			slot_arm(s, DRAIN_POLL_MS);
+		return;
+	case SLOT_OPEN:
 		atq_kick(slot_atq(s));
+		return;
+	}
 }
 
 static void
@@ -260,15 +324,15 @@ slot_qiopen_done(void *arg, enum atq_result res, const struct at_event *ev)
 	s->busy = NULL;
 	if (res == ATQ_RES_OK) {
 		/* Accepted; the outcome comes as +QIOPEN: id,err. */
-		if (s->state == SLOT_CLOSING)
-			slot_continue(s);
+		slot_continue(s);
 		return;
 	}
-	slot_tell_opened(s, res == ATQ_RES_TIMEOUT ||
-	    res == ATQ_RES_ABORTED ? MSOCK_ERR_MODEM :
-	    (ev != NULL && ev->code > 0 ? ev->code : 552));
-	if (res == ATQ_RES_ABORTED)
+	if (res == ATQ_RES_ABORTED) {
+		slot_aborted(s);
 		return;
+	}
+	slot_tell_opened(s, res == ATQ_RES_TIMEOUT ? MSOCK_ERR_MODEM :
+	    (ev != NULL && ev->code > 0 ? ev->code : 552));
 	/* A refused QIOPEN leaves nothing to close; be safe anyway. */
 	slot_qiclose(s);
 }
@@ -290,8 +354,7 @@ slot_send_qiopen(struct msock *s)
 	c->on_done = slot_qiopen_done;
 	c->arg = s;
 	s->busy = c;
-	if (s->push)
-		atq_set_push(slot_atq(s), s->id, true);
+	atq_set_push(slot_atq(s), s->id, s->push);
 	atq_submit(slot_atq(s), c, false);
 }
 
@@ -315,24 +378,33 @@ msock_open(struct msockset *set, enum msock_type type, const char *host,
 	if (s == NULL)
 		return NULL;
 	s->label[0] = '\0';
-	s->state = SLOT_OPENING;
 	s->type = type;
 	s->push = push;
 	s->ops = ops;
 	s->owner = owner;
 	s->retried_563 = false;
 	s->prefer_read = false;
+	s->rx_pending = s->remote_closed = s->peer_told = false;
 	s->bytes_up = s->bytes_down = 0;
 	s->since = now_ms();
 	s->deadline = now_ms() + timeout_ms;
 	strlcpy(s->host, host, sizeof(s->host));
 	s->port = port;
 	s->local_port = local_port;
+	slot_set_state(s, SLOT_OPENING, msock_type_name(type));
 	log_debug("slot %d: opening %s %s:%d", s->id, msock_type_name(type),
 	    host, port);
 	slot_send_qiopen(s);
 	slot_arm(s, timeout_ms);
 	return s;
+}
+
+/* Does closing this slot wait for its sent bytes to be acked? */
+static bool
+slot_needs_drain(const struct msock *s)
+{
+	return !s->remote_closed && s->bytes_up > 0 &&
+	    (s->type == MSOCK_TCP || s->type == MSOCK_TCP_INCOMING);
 }
 
 void
@@ -352,15 +424,13 @@ msock_close(struct msock *s)
 		 */
 		return;
 	case SLOT_OPEN:
-		if (s->remote_closed || s->bytes_up == 0 ||
-		    s->type != MSOCK_TCP) {
+		if (!slot_needs_drain(s)) {
 			slot_qiclose(s);
 			return;
 		}
 		/* Sent bytes must be acked before QICLOSE (ref. 11.16). */
-		s->state = SLOT_DRAINING;
-		s->deadline = now_ms() +
-		    (long long)TMO_DEF_QICLOSE * 1000;
+		slot_set_state(s, SLOT_DRAINING, "owner closed");
+		s->deadline = now_ms() + (long long)DRAIN_MAX_MS;
 		if (s->busy == NULL)
 			slot_drain_poll(s);
 		return;
@@ -381,10 +451,10 @@ msock_set_label(struct msock *s, const char *label)
 	strlcpy(s->label, label, sizeof(s->label));
 }
 
-unsigned long
-msockset_incoming_full(const struct msockset *set)
+const struct msockset_counters *
+msockset_counters(const struct msockset *set)
 {
-	return set->incoming_full;
+	return &set->counters;
 }
 
 void
@@ -410,11 +480,11 @@ msock_id(const struct msock *s)
 static void
 slot_drain_line(void *arg, const char *line)
 {
-	struct msock		*s = arg;
-	unsigned long long	 total, acked, unacked;
+	struct msock	*s = arg;
+	struct mline	 ml;
 
-	if (sscanf(line, "+QISEND: %llu,%llu,%llu", &total, &acked,
-	    &unacked) == 3 && unacked == 0)
+	if (mline_parse(line, &ml) == MLINE_QISEND &&
+	    ml.u.qisend.unacked == 0)
 		s->deadline = 0;	/* flushed */
 }
 
@@ -424,16 +494,13 @@ slot_drain_done(void *arg, enum atq_result res, const struct at_event *ev)
 	struct msock	*s = arg;
 
 	s->busy = NULL;
-	if (res == ATQ_RES_ABORTED)
-		return;
-	if (res != ATQ_RES_OK || now_ms() >= s->deadline) {
-		if (res == ATQ_RES_OK && s->deadline != 0)
-			log_warnx("slot %d: closing with bytes unacked",
-			    s->id);
-		slot_qiclose(s);
+	if (res == ATQ_RES_ABORTED) {
+		slot_aborted(s);
 		return;
 	}
-	slot_arm(s, DRAIN_POLL_MS);
+	if (res != ATQ_RES_OK && s->state == SLOT_DRAINING)
+		slot_qiclose(s);	/* the modem knows no such socket */
+	slot_continue(s);
 }
 
 static void
@@ -476,6 +543,33 @@ slot_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * The remote end is gone for sending (a "closed" URC, or AT+QISEND
+ * refused): what the owner still sends cannot be delivered, but what
+ * the modem holds is read first (DESIGN.md section 4), then the owner
+ * hears peer_closed.
+ */
+static void
+slot_remote_closed(struct msock *s, const char *why)
+{
+	if (!s->remote_closed)
+		log_debug("slot %d: %s", s->id, why);
+	s->remote_closed = true;
+	s->chunk_len = 0;
+	s->backing_off = false;
+	if (s->push) {
+		/* Push mode: every byte has already arrived. */
+		if (s->state == SLOT_OPEN && !s->peer_told) {
+			s->peer_told = true;
+			if (s->ops != NULL && s->ops->peer_closed != NULL)
+				s->ops->peer_closed(s->owner);
+		}
+		return;
+	}
+	s->rx_pending = true;	/* read what is left, then tell */
+	s->rx_gen++;
+}
+
 static void
 slot_send_done(void *arg, enum atq_result res, const struct at_event *ev)
 {
@@ -492,73 +586,94 @@ slot_send_done(void *arg, enum atq_result res, const struct at_event *ev)
 		break;
 	case ATQ_RES_SEND_FAIL:
 		/* The modem's send buffer is full: retry the same chunk. */
+		s->set->counters.send_fail++;
 		s->backoff_ms = s->backoff_ms == 0 ? SEND_FAIL_RETRY_MIN_MS :
 		    s->backoff_ms * 2;
 		if (s->backoff_ms > SEND_FAIL_RETRY_MAX_MS)
 			s->backoff_ms = SEND_FAIL_RETRY_MAX_MS;
 		s->backing_off = true;
-		if (s->state == SLOT_OPEN)
+		if (s->state == SLOT_OPEN) {
 			slot_arm(s, s->backoff_ms);
+			return;
+		}
 		break;
 	case ATQ_RES_ERROR:
 	case ATQ_RES_TIMEOUT:
-		if (s->remote_closed) {
-			/* The peer is gone; what the client still sends
-			 * cannot be delivered.  Reading goes on. */
-			s->chunk_len = 0;
+		s->chunk_len = 0;
+		if (s->state != SLOT_OPEN)
+			break;
+		if (s->type == MSOCK_UDP_SERVICE ||
+		    s->type == MSOCK_TCP_LISTENER) {
+			log_warnx("slot %d: AT+QISEND failed", s->id);
+			slot_gone(s, "send failed");
+			slot_qiclose(s);
 			break;
 		}
-		log_warnx("slot %d: AT+QISEND failed", s->id);
-		s->chunk_len = 0;
-		slot_gone(s, "send failed");
-		if (s->state == SLOT_OPEN)
-			s->state = SLOT_CLOSING;
+		/*
+		 * ERROR usually means the connection is closing and its
+		 * "closed" URC is still to come: read what the remote sent
+		 * before it went, then close (ref. section 8).
+		 */
+		if (!s->remote_closed) {
+			s->set->counters.send_errors++;
+			log_warnx("slot %d: AT+QISEND failed; reading what is "
+			    "left, then closing", s->id);
+		}
+		slot_remote_closed(s, "send failed");
 		break;
 	case ATQ_RES_ABORTED:
+		slot_aborted(s);
 		return;
 	}
 	slot_continue(s);
 }
 
+/* Bytes from AT+QIRD or a push URC; hdr is the header's parse. */
+static void
+slot_deliver(struct msock *s, const struct mline_data_hdr *h,
+    const uint8_t *data, size_t len)
+{
+	s->bytes_down += len;
+	if (s->ops != NULL && s->ops->received != NULL)
+		s->ops->received(s->owner, data, len,
+		    h->has_peer ? h->peer.ip : NULL, h->has_peer ?
+		    h->peer.port : 0);
+}
+
 static void
 slot_read_payload(void *arg, const struct at_event *ev)
 {
-	struct msock	*s = arg;
-	char		 ip[64] = "";
-	int		 port = 0;
-	const char	*p;
+	struct msock		*s = arg;
+	struct mline_data_hdr	 h;
+	char			 esc[128];
 
-	s->bytes_down += ev->data_len;
-	s->read_zero = false;
-	/* UDP SERVICE: +QIRD: n,"ip",port (quotes optional). */
-	if ((p = strchr(ev->line, ',')) != NULL) {
-		struct msock_peer	 peer;
-
-		if (!parse_peer(p + 1, &peer)) {
-			log_warnx("slot %d: malformed sender in \"%s\"; "
-			    "datagram dropped", s->id, ev->line);
-			return;
-		}
-		strlcpy(ip, peer.ip, sizeof(ip));
-		port = peer.port;
+	s->rd_data = true;
+	if (mline_parse_payload_header(ev->line, &h) != MLINE_DATA_HDR ||
+	    h.push || (size_t)h.len != ev->data_len ||
+	    (s->type == MSOCK_UDP_SERVICE) != h.has_peer) {
+		log_warnx("slot %d: malformed read header \"%s\"; %zu bytes "
+		    "dropped", s->id, log_escape(esc, sizeof(esc), ev->line,
+		    ev->line_len), ev->data_len);
+		return;
 	}
-	if (s->ops != NULL && s->ops->received != NULL)
-		s->ops->received(s->owner, ev->data, ev->data_len,
-		    ip[0] != '\0' ? ip : NULL, port);
+	slot_deliver(s, &h, ev->data, ev->data_len);
 }
 
 static void
 slot_read_line(void *arg, const char *line)
 {
-	struct msock	*s = arg;
-
+	struct mline	 ml;
 	char		 esc[128];
 
-	if (strcmp(line, "+QIRD: 0") == 0)
-		s->read_zero = true;
-	else
-		log_info("modem: unexpected line \"%s\" (AT+QIRD)",
-		    log_escape(esc, sizeof(esc), line, strlen(line)));
+	/*
+	 * "+QIRD: 0" (and the UDP SERVICE forms of an empty read) need no
+	 * action: a read that brings no payload is an empty read.
+	 */
+	mline_parse(line, &ml);
+	if (mline_qird_empty(&ml))
+		return;
+	log_info("modem: unexpected line \"%s\" (AT+QIRD)",
+	    log_escape(esc, sizeof(esc), line, strlen(line)));
 }
 
 static void
@@ -569,12 +684,22 @@ slot_read_done(void *arg, enum atq_result res, const struct at_event *ev)
 	s->busy = NULL;
 	switch (res) {
 	case ATQ_RES_OK:
-		if (s->read_zero) {
-			s->rx_pending = false;
-			if (s->remote_closed && !s->peer_told) {
-				s->peer_told = true;
-				if (s->ops != NULL && s->ops->peer_closed)
-					s->ops->peer_closed(s->owner);
+		/*
+		 * An empty read drains the slot unless a URC came after the
+		 * read was sent: then new data (or the remote's close) may
+		 * wait in the modem and its URC will not be repeated.
+		 */
+		if (s->rd_data || s->rd_gen != s->rx_gen)
+			break;
+		s->rx_pending = false;
+		if (s->remote_closed && !s->peer_told &&
+		    s->state == SLOT_OPEN) {
+			s->peer_told = true;
+			if (s->ops != NULL && s->ops->peer_closed != NULL)
+				s->ops->peer_closed(s->owner);
+			else if (s->ops != NULL) {
+				slot_gone(s, "closed by the remote end");
+				slot_qiclose(s);
 			}
 		}
 		break;
@@ -582,11 +707,13 @@ slot_read_done(void *arg, enum atq_result res, const struct at_event *ev)
 	case ATQ_RES_TIMEOUT:
 	case ATQ_RES_SEND_FAIL:
 		log_warnx("slot %d: AT+QIRD failed", s->id);
-		slot_gone(s, "read failed");
-		if (s->state == SLOT_OPEN)
-			s->state = SLOT_CLOSING;
+		if (s->state == SLOT_OPEN) {
+			slot_gone(s, "read failed");
+			slot_qiclose(s);
+		}
 		break;
 	case ATQ_RES_ABORTED:
+		slot_aborted(s);
 		return;
 	}
 	slot_continue(s);
@@ -613,7 +740,8 @@ slot_next_cmd(struct msock *s)
 
 	if (can_read && (s->prefer_read || !can_send)) {
 		s->prefer_read = false;
-		s->read_zero = false;
+		s->rd_gen = s->rx_gen;
+		s->rd_data = false;
 		c = atq_cmd_new(TMO_QIRD, "AT+QIRD=%d", s->id);
 		c->prefix = "+QIRD:";
 		c->on_line = slot_read_line;
@@ -653,68 +781,22 @@ msockset_pump(struct msockset *set)
 	return NULL;
 }
 
-/* Parse the slot id after a URC's first comma; NULL if out of range. */
-static struct msock *
-urc_slot(struct msockset *set, const char *p)
-{
-	int	 id;
-
-	if (p == NULL || sscanf(p, "%d", &id) != 1 || id < 0 ||
-	    id >= AT_NSLOTS)
-		return NULL;
-	return &set->slots[id];
-}
-
-/* Parse "ip",port or ip,port into peer; false if malformed. */
-static bool
-parse_peer(const char *p, struct msock_peer *peer)
-{
-	size_t	 n;
-	char	*end;
-	long	 port;
-
-	if (*p == '"')
-		p++;
-	n = strcspn(p, "\",");
-	if (n == 0 || n >= sizeof(peer->ip))
-		return false;
-	memcpy(peer->ip, p, n);
-	peer->ip[n] = '\0';
-	p += n;
-	if (*p == '"')
-		p++;
-	if (*p++ != ',')
-		return false;
-	port = strtol(p, &end, 10);
-	if (end == p || port < 0 || port > 65535)
-		return false;
-	peer->port = (int)port;
-	return true;
-}
-
 /* +QIURC: "incoming",<new>,<server>,"<ip>",<port> */
 static void
-msockset_incoming(struct msockset *set, const char *p)
+msockset_incoming(struct msockset *set, const struct mline *ml)
 {
-	struct msock		*s, *srv;
+	struct msock		*s = &set->slots[ml->u.incoming.id];
+	struct msock		*srv = &set->slots[ml->u.incoming.server_id];
 	struct msock_peer	 from;
-	int			 id, sid, n;
 
-	if (sscanf(p, "%d,%d,%n", &id, &sid, &n) != 2 || id < 0 ||
-	    id >= AT_NSLOTS || sid < 0 || sid >= AT_NSLOTS ||
-	    !parse_peer(p + n, &from)) {
-		log_warnx("modem: malformed incoming URC (%s)", p);
-		return;
-	}
-	s = &set->slots[id];
-	srv = &set->slots[sid];
+	strlcpy(from.ip, ml->u.incoming.peer.ip, sizeof(from.ip));
+	from.port = ml->u.incoming.peer.port;
 	if (s->state != SLOT_FREE) {
 		/* Our table and the modem disagree: never share an id. */
 		log_warnx("slot %d: modem reports an incoming connection on "
-		    "a slot in use here; refusing it", id);
+		    "a slot in use here; refusing it", ml->u.incoming.id);
 		return;
 	}
-	s->state = SLOT_OPEN;
 	s->type = MSOCK_TCP_INCOMING;
 	s->push = false;
 	s->ops = NULL;
@@ -722,14 +804,19 @@ msockset_incoming(struct msockset *set, const char *p)
 	s->bytes_up = s->bytes_down = 0;
 	s->since = now_ms();
 	s->prefer_read = false;
+	s->rx_pending = s->remote_closed = s->peer_told = false;
 	snprintf(s->host, sizeof(s->host), "%s", from.ip);
 	s->port = from.port;
 	s->local_port = srv->local_port;
-	log_debug("slot %d: incoming from %s:%d on listener slot %d", id,
-	    from.ip, from.port, sid);
+	/* ref. 5.2: accepted sockets are in buffer mode (listeners are). */
+	atq_set_push(slot_atq(s), s->id, false);
+	slot_set_state(s, SLOT_OPEN, "incoming connection");
+	log_debug("slot %d: incoming from %s:%d on listener slot %d",
+	    ml->u.incoming.id, from.ip, from.port, ml->u.incoming.server_id);
 	if (srv->state != SLOT_OPEN || srv->type != MSOCK_TCP_LISTENER ||
 	    srv->ops == NULL || srv->ops->incoming == NULL) {
-		log_warnx("slot %d: incoming connection for no listener", id);
+		log_warnx("slot %d: incoming connection for no listener",
+		    ml->u.incoming.id);
 		slot_qiclose(s);
 		return;
 	}
@@ -738,124 +825,124 @@ msockset_incoming(struct msockset *set, const char *p)
 		slot_qiclose(s);	/* the owner did not take it */
 }
 
+/* +QIOPEN: <id>,<err> */
+static void
+msockset_qiopen(struct msockset *set, int id, int err)
+{
+	struct msock	*s = &set->slots[id];
+
+	if (s->state != SLOT_OPENING && s->state != SLOT_CLOSING) {
+		log_warnx("slot %d: +QIOPEN for a slot not opening", id);
+		return;
+	}
+	if (s->state == SLOT_CLOSING) {
+		slot_continue(s);
+		return;
+	}
+	evtimer_del(s->timer);
+	if (err == 563 && !s->retried_563 && s->ops != NULL) {
+		/* Stale slot (ref. 11.11): close, then retry once. */
+		struct atq_cmd	*c;
+
+		s->retried_563 = true;
+		c = atq_cmd_new(TMO_QICLOSE, "AT+QICLOSE=%d,%d", id,
+		    QICLOSE_ARG_S);
+		atq_submit(slot_atq(s), c, false);
+		slot_send_qiopen(s);
+		slot_arm(s, s->deadline - now_ms());
+		return;
+	}
+	if (err == 0) {
+		if (s->ops == NULL) {	/* owner left meanwhile */
+			slot_qiclose(s);
+			return;
+		}
+		slot_set_state(s, SLOT_OPEN, "+QIOPEN: 0");
+		s->since = now_ms();
+		slot_tell_opened(s, 0);
+		slot_continue(s);
+		return;
+	}
+	if (qerr_context_lost(err) &&
+	    set->ops.context_suspect != NULL)
+		set->ops.context_suspect(set->arg, err);
+	slot_tell_opened(s, err);
+	slot_qiclose(s);
+}
+
 void
 msockset_urc(struct msockset *set, const char *line)
 {
 	struct msock	*s;
-	int		 id, err;
+	struct mline	 ml;
+	char		 esc[128];
 
-	if (sscanf(line, "+QIOPEN: %d,%d", &id, &err) == 2) {
-		if (id < 0 || id >= AT_NSLOTS)
-			return;
-		s = &set->slots[id];
-		if (s->state != SLOT_OPENING && s->state != SLOT_CLOSING) {
-			log_warnx("slot %d: +QIOPEN for a slot not opening",
-			    id);
-			return;
-		}
-		if (s->state == SLOT_CLOSING) {
-			slot_continue(s);
-			return;
-		}
-		evtimer_del(s->timer);
-		if (err == 563 && !s->retried_563 && s->ops != NULL) {
-			/* Stale slot (ref. 11.11): close, then retry once. */
-			struct atq_cmd	*c;
-
-			s->retried_563 = true;
-			c = atq_cmd_new(TMO_QICLOSE, "AT+QICLOSE=%d,%d", id,
-			    QICLOSE_ARG_S);
-			atq_submit(slot_atq(s), c, false);
-			slot_send_qiopen(s);
-			slot_arm(s, (int)(s->deadline - now_ms()));
-			return;
-		}
-		if (err == 0) {
-			if (s->ops == NULL) {	/* owner left meanwhile */
-				slot_qiclose(s);
-				return;
-			}
-			s->state = SLOT_OPEN;
-			s->since = now_ms();
-			log_debug("slot %d: open", id);
-			slot_tell_opened(s, 0);
-			atq_kick(slot_atq(s));
-			return;
-		}
-		slot_tell_opened(s, err);
-		slot_qiclose(s);
+	switch (mline_parse(line, &ml)) {
+	case MLINE_QIOPEN:
+		msockset_qiopen(set, ml.u.qiopen.id, ml.u.qiopen.err);
 		return;
-	}
-	if (strncmp(line, "+QIURC: \"recv\",", 15) == 0) {
-		if ((s = urc_slot(set, line + 15)) == NULL ||
-		    s->state == SLOT_FREE)
+	case MLINE_RECV:
+		s = &set->slots[ml.u.recv.id];
+		if (s->state == SLOT_FREE)
 			return;
 		s->rx_pending = true;
-		atq_kick(slot_atq(s));
+		s->rx_gen++;
+		slot_continue(s);
 		return;
-	}
-	if (strncmp(line, "+QIURC: \"closed\",", 17) == 0) {
-		if ((s = urc_slot(set, line + 17)) == NULL ||
-		    s->state == SLOT_FREE)
+	case MLINE_CLOSED:
+		s = &set->slots[ml.u.closed.id];
+		if (s->state == SLOT_FREE)
 			return;
-		log_debug("slot %d: closed by the remote end", s->id);
-		s->remote_closed = true;
-		s->chunk_len = 0;
-		if (s->state == SLOT_DRAINING) {
-			slot_qiclose(s);
-			return;
-		}
-		if (s->push) {
-			/* Push mode: everything has already arrived. */
-			s->peer_told = true;
-			if (s->ops != NULL && s->ops->peer_closed != NULL)
-				s->ops->peer_closed(s->owner);
-			return;
-		}
-		s->rx_pending = true;	/* read what is left, then tell */
-		atq_kick(slot_atq(s));
+		slot_remote_closed(s, "closed by the remote end");
+		slot_continue(s);
 		return;
-	}
-	if (strncmp(line, "+QIURC: \"incoming full\"", 23) == 0) {
-		set->incoming_full++;
+	case MLINE_INCOMING_FULL:
+		set->counters.incoming_full++;
 		log_warnx("modem: a listener refused a client: every slot "
 		    "is in use");
 		return;
-	}
-	if (strncmp(line, "+QIURC: \"incoming\",", 19) == 0) {
-		msockset_incoming(set, line + 19);
+	case MLINE_INCOMING:
+		msockset_incoming(set, &ml);
+		return;
+	case MLINE_MALFORMED:
+		log_warnx("modem: malformed URC \"%s\"", log_escape(esc,
+		    sizeof(esc), line, strlen(line)));
+		return;
+	default:
+		log_info("modem: %s", log_escape(esc, sizeof(esc), line,
+		    strlen(line)));
 		return;
 	}
-	log_info("modem: %s", line);
 }
 
 void
 msockset_urc_payload(struct msockset *set, const struct at_event *ev)
 {
-	struct msock	*s;
+	struct msock		*s;
+	struct mline_data_hdr	 h;
+	char			 esc[128];
 
 	/* +QIURC: "recv",id,n[,"ip",port] */
-	if (strncmp(ev->line, "+QIURC: \"recv\",", 15) != 0 ||
-	    (s = urc_slot(set, ev->line + 15)) == NULL ||
-	    s->state != SLOT_OPEN) {
-		log_warnx("modem: pushed data for no open slot (%s)",
-		    ev->line);
+	if (mline_parse_payload_header(ev->line, &h) != MLINE_DATA_HDR ||
+	    !h.push || (size_t)h.len != ev->data_len) {
+		log_warnx("modem: malformed push header \"%s\"; %zu bytes "
+		    "dropped", log_escape(esc, sizeof(esc), ev->line,
+		    ev->line_len), ev->data_len);
 		return;
 	}
-	{
-		struct at_event	 e = *ev;
-		const char	*p = strchr(ev->line + 15, ',');
-
-		/* Reuse the QIRD path: skip "id," so ip/port parse alike. */
-		e.line = p != NULL ? p + 1 : "";
-		slot_read_payload(s, &e);
+	s = &set->slots[h.id];
+	if (s->state != SLOT_OPEN || !s->push) {
+		/* A socket left open by an earlier run (ref. 11.9). */
+		log_warnx("modem: %zu pushed bytes for slot %d, which is not "
+		    "open here: dropped", ev->data_len, h.id);
+		return;
 	}
+	slot_deliver(s, &h, ev->data, ev->data_len);
 }
 
 void
 msockset_down(struct msockset *set, const char *why)
 {
-	struct atq	*q = modem_atq(set->modem);
 	struct msock	*s;
 	int		 i;
 
@@ -865,13 +952,13 @@ msockset_down(struct msockset *set, const char *why)
 		if (s->state == SLOT_FREE)
 			continue;
 		if (s->busy != NULL)
-			atq_cancel(q, s->busy);
+			atq_cancel(set->atq, s->busy);
 		s->busy = NULL;
 		if (s->state == SLOT_OPENING)
 			slot_tell_opened(s, MSOCK_ERR_MODEM);
 		else
 			slot_gone(s, why);
-		slot_release(s);
+		slot_release(s, why);
 	}
 	set->tearing_down = false;
 }
@@ -940,4 +1027,10 @@ msockset_info(const struct msockset *set, struct msock_info *out)
 		out[i].since_ms = s->since;
 	}
 	return n;
+}
+
+unsigned long
+msockset_incoming_full(const struct msockset *set)
+{
+	return set->counters.incoming_full;
 }

@@ -64,6 +64,7 @@ struct svc {
 
 static const struct msock_ops svc_ops;
 static void	svc_map_read_cb(evutil_socket_t, short, void *);
+static void	svc_pause(struct svc *, bool);
 
 static void
 svc_arm(struct svc *sv, long long ms)
@@ -197,7 +198,14 @@ svc_gone(void *arg, const char *why)
 	    "ready", sv->ep->conf.name, why);
 	sv->ms = NULL;
 	sv->opening = false;
+	/*
+	 * The queued replies cannot go out any more; the mappings were
+	 * paused only because that queue was full.  Read them again, or
+	 * the local server's replies would never be read after the
+	 * service reopens.
+	 */
 	sv->qcount = 0;
+	svc_pause(sv, false);
 }
 
 static void

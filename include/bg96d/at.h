@@ -102,6 +102,18 @@ void	at_parser_set_push(struct at_parser *p, int id, bool push);
 size_t	at_parse(struct at_parser *p, const uint8_t *buf, size_t len,
 	    struct at_event *ev);
 
+/*
+ * A final result ended by CR is held until the next byte (its LF), so
+ * the host never answers a result the modem has not finished writing.
+ * The BG96 always sends CR LF (ref. section 1.2); for a modem that does
+ * not, the caller may decide after a quiet moment that the result is
+ * complete: at_final_pending() says one is held, at_flush() emits it
+ * (true, ev filled) and the next byte starts a new line.  The framer
+ * itself never looks at a clock.
+ */
+bool	at_final_pending(const struct at_parser *p);
+bool	at_flush(struct at_parser *p, struct at_event *ev);
+
 /* Name of a final result kind, for logs ("OK", "SEND FAIL", ...). */
 const char *at_final_name(enum at_final f);
 

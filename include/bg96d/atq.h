@@ -44,6 +44,7 @@ struct atq_cmd {
 	void		*arg;
 	int		 phase;			/* internal */
 	bool		 urgent;		/* internal: before the pump */
+	bool		 prompt_late;		/* internal: "> " overdue */
 };
 
 struct atq_ops {
@@ -58,6 +59,8 @@ struct atq_ops {
 	void	(*lost)(void *, const char *why);
 	/* A command timed out and the probes after it failed too. */
 	void	(*unresponsive)(void *);
+	/* The modem echoed command text: echo is on again (it restarted). */
+	void	(*echo)(void *, const char *text);
 };
 
 /* New queue; deadlines start at timeouts.h's defaults (atq_set_timeout). */
@@ -107,6 +110,9 @@ struct atq_stats {
 	unsigned long long	 timeouts;
 	unsigned long long	 unexpected;	/* lines/finals nobody expected */
 	unsigned long long	 overlong;
+	unsigned long long	 late_prompts;	/* "> " after its deadline */
+	unsigned long long	 echoes;	/* command text echoed */
+	unsigned long long	 cr_finals;	/* final result without LF */
 	unsigned long long	 bytes_in;
 	unsigned long long	 bytes_out;
 };

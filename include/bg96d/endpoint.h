@@ -37,6 +37,7 @@ struct endpoint {
 	struct socks_hsq	 handshakes;	/* socks.sock: SOCKS5 under way */
 	int			 nhandshakes;
 	unsigned long long	 accepted, refused, failed;
+	unsigned long long	 linger_expired;	/* last bytes dropped */
 };
 
 struct epset {

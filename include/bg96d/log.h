@@ -2,6 +2,12 @@
  * log.h: logging to stderr, one line per event.  With JOURNAL_STREAM set
  * each line carries a syslog priority prefix "<N>" so journald keeps the
  * levels.  Levels are syslog priorities; LOG_TRACE is one past LOG_DEBUG.
+ *
+ * Every message is escaped before it is written, whatever the caller
+ * passed: CR, LF, TAB as \r \n \t, other bytes below 0x20, DEL and bytes
+ * >= 0x80 as \xNN.  Printable ASCII (a backslash too) is written as is, so
+ * one call is one line and modem text can never be logged raw.  Messages
+ * are cut at 2047 bytes before escaping.
  */
 #ifndef BG96D_LOG_H
 #define BG96D_LOG_H

@@ -51,6 +51,11 @@ void		 modem_set_conf(struct modem *, const struct conf *);
 /* Re-initialise from scratch (control "reset"). */
 void		 modem_reset(struct modem *, const char *why);
 struct atq	*modem_atq(struct modem *);
+/*
+ * Something suggests the PDP context is gone though no pdpdeact came
+ * (a +QIOPEN error 561/570): ask AT+QIACT? and recover if it is.
+ */
+void		 modem_check_context(struct modem *, const char *why);
 enum modem_state modem_state(const struct modem *);
 const char	*modem_state_name(enum modem_state);
 

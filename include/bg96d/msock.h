@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 struct event_base;
-struct modem;
+struct atq;
 struct atq_cmd;
 struct at_event;
 struct msock;
@@ -76,13 +76,34 @@ struct msock_ops {
 		    const struct msock_peer *from);
 };
 
-struct msockset	*msockset_new(struct event_base *, struct modem *, int context_id);
+/* What the slot table tells the rest of the daemon. */
+struct msockset_ops {
+	/* A slot became free (waiting clients may be served). */
+	void	(*slot_freed)(void *);
+	/*
+	 * A +QIOPEN error says the PDP context may be gone (561, 570):
+	 * the modem layer should check it, a pdpdeact URC may have been
+	 * missed.
+	 */
+	void	(*context_suspect)(void *, int err);
+};
+
+struct msockset_counters {
+	unsigned long	 incoming_full;	/* "+QIURC: \"incoming full\"" */
+	unsigned long	 send_fail;	/* SEND FAIL (backpressure) */
+	unsigned long	 send_errors;	/* AT+QISEND refused: closing */
+};
+
+/* The slot table; its commands go through q. */
+struct msockset	*msockset_new(struct event_base *, struct atq *q,
+		    int context_id, const struct msockset_ops *, void *arg);
 void		 msockset_free(struct msockset *);
 /* PDP context used by new sockets (SIGHUP). */
 void		 msockset_set_context(struct msockset *, int context_id);
-/* Called by the modem layer: URCs for sockets and the data pump. */
+/* Socket URCs (+QIURC:, +QIOPEN:) and push payloads, from the queue. */
 void		 msockset_urc(struct msockset *, const char *line);
 void		 msockset_urc_payload(struct msockset *, const struct at_event *);
+/* The queue is idle: the next data command, round-robin, or NULL. */
 struct atq_cmd	*msockset_pump(struct msockset *);
 /* Every slot is gone (modem down): owners get gone(why). */
 void		 msockset_down(struct msockset *, const char *why);
@@ -90,8 +111,7 @@ void		 msockset_down(struct msockset *, const char *why);
 bool		 msockset_owned(const struct msockset *, int id);
 /* Number of free slots. */
 int		 msockset_free_slots(const struct msockset *);
-/* Called when a slot becomes free (to serve waiting clients). */
-void		 msockset_on_free(struct msockset *, void (*)(void *), void *);
+const struct msockset_counters *msockset_counters(const struct msockset *);
 /* "+QIURC: \"incoming full\"" seen (a listener refused a client). */
 unsigned long	 msockset_incoming_full(const struct msockset *);
 /* Close every slot with a short AT+QICLOSE (shutdown); returns count. */

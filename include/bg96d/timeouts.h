@@ -75,6 +75,23 @@ enum tmo_kind {
 /* [modem] reset_command may run this long before it is killed. */
 #define RESET_COMMAND_S		30
 
+/*
+ * A final result ended by CR alone (ref. section 1.2: the BG96 always
+ * ends it with CR LF, ATS4 = 10) is held for its LF this long, then
+ * taken as complete: a modem with S4 changed must not stall the queue.
+ * 20 ms is 23 byte times at 9600 baud.
+ */
+#define FINAL_LF_WAIT_MS	20
+
+/*
+ * AT+QISEND's "> " did not come within [timeouts] prompt: the modem may
+ * still send it and then read the next n bytes as payload (ref. 5.5),
+ * so nothing else is written for this long, and a late prompt still
+ * gets the payload.  Then the modem counts as unresponsive.  Quectel's
+ * maximum for AT+QISEND is 120 s (ref. section 10).
+ */
+#define PROMPT_LATE_MAX_MS	(TMO_DEF_SEND * 1000)
+
 /* Backoff between recovery attempts: floor; the cap is backoff_max. */
 #define BACKOFF_MIN_MS		1000
 
@@ -96,6 +113,14 @@ enum tmo_kind {
 /* A closing TCP slot polls AT+QISEND=id,0 this often until unacked is
  * 0 (ref. 11.16: SEND OK is not delivery), for at most TMO_DEF_QICLOSE. */
 #define DRAIN_POLL_MS		100
+#define DRAIN_MAX_MS		(TMO_DEF_QICLOSE * 1000)
+/*
+ * A client that closed while its remote does not read (SEND FAIL after
+ * SEND FAIL) holds its slot for its last bytes only while the modem
+ * takes a chunk at least this often (as long as the drain above); then
+ * they are dropped and counted (linger_expired).
+ */
+#define LINGER_MAX_MS		(TMO_DEF_QICLOSE * 1000)
 /* A listener or UDP service the modem refused is tried again after. */
 #define SVC_RETRY_MS		5000
 

@@ -1,0 +1,39 @@
+/*
+ * stack.h: the modem, its socket slots and the endpoints, wired
+ * together.  The modem layer owns the line; socket URCs, push payloads
+ * and the "next data command" pull go from it to the slot table, and a
+ * freed slot or a ready modem serves the endpoints' waiting clients.
+ * bg96d's main() and the scripted-modem tests build the same stack.
+ */
+#ifndef BG96D_STACK_H
+#define BG96D_STACK_H
+
+#include "bg96d/modem.h"
+
+struct event_base;
+struct conf;
+struct msockset;
+struct epset;
+
+struct stack_ops {
+	/* The modem became ready (after the endpoints were served). */
+	void	(*ready)(void *);
+	/* The modem's state changed. */
+	void	(*state_changed)(void *, enum modem_state, const char *why);
+};
+
+struct stack {
+	struct modem		*modem;
+	struct msockset		*msocks;
+	struct epset		*eps;		/* NULL once stopping */
+	struct stack_ops	 ops;
+	void			*arg;
+};
+
+/* Build the stack for conf (not started: modem_start(st->modem)). */
+struct stack	*stack_new(struct event_base *, const struct conf *,
+		    const struct stack_ops *, void *arg);
+/* Free everything still there (the endpoints may be gone already). */
+void		 stack_free(struct stack *);
+
+#endif
