@@ -839,7 +839,27 @@ class Sched:
 
     # ---- faults
 
+    @staticmethod
+    def effect(f):
+        """Seconds a fault keeps acting after its command was answered."""
+        if f.kind in ("stall", "hangup"):
+            return float(f.arg)
+        if f.kind in ("late-prompt", "late-answer"):
+            return f.arg / 1000.0
+        if f.kind == "reboot":
+            return 1.0
+        return 0.0
+
     def inject(self, r, t_start):
+        self.inject_faults(r, t_start)
+        # The round is over only when the last fault has stopped acting:
+        # a stall must not reach into the next round.
+        ends = [f.effect_end for f in r.faults
+                if getattr(f, "effect_end", None) is not None]
+        if ends and max(ends) > now():
+            time.sleep(max(ends) - now())
+
+    def inject_faults(self, r, t_start):
         for f in r.faults:
             delay = t_start + f.at - now()
             if delay > 0:
@@ -872,6 +892,7 @@ class Sched:
                     outcome = "refused: %s" % a.get("error")
             f.outcome = outcome
             f.t = now() - t_start
+            f.effect_end = now() + self.effect(f)
             self.log("  round %d: fault %s at %.2f s: %s" % (
                 r.index, f.describe(), f.t, outcome))
 
@@ -908,7 +929,7 @@ class Sched:
             if t.is_alive():
                 r.problem("client %s still running 10 s after its deadline"
                           % c.describe())
-        inj.join(60)
+        inj.join(120)
         t_quiet = now()
         # Settle: remotes closed, modem ready, slots free.
         settle = SETTLE_S * self.scale
