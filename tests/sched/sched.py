@@ -59,6 +59,7 @@ import os
 import random
 import selectors
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -1158,12 +1159,26 @@ def replay_command(args, seed, rounds):
         seed, rounds, build)
 
 
+class Interrupted(Exception):
+    """SIGTERM or SIGINT (meson's timeout): stop, clean up, report."""
+
+
+def on_signal(signum, frame):
+    raise Interrupted(signal.Signals(signum).name)
+
+
 def run_seed(args, seed):
     t0 = now()
     s = Sched(args, seed)
     ok = False
     try:
         ok = s.run()
+    except Interrupted as e:
+        args.interrupted = True
+        s.reasons.append("interrupted by %s in round %s" % (
+            e, s.round.index if s.round is not None else "-"))
+        if s.round is not None:
+            s.failed_round = s.round.index
     except Exception:
         s.reasons.append("the test crashed: " + traceback.format_exc())
         if s.env is not None:
@@ -1225,6 +1240,7 @@ def main():
     ap.add_argument("--quiet", action="store_true",
                     help="only the verdicts")
     args = ap.parse_args()
+    given_build = args.build is not None
     if args.build is None:
         if "BG96D" in os.environ:
             args.build = os.path.dirname(os.path.dirname(
@@ -1234,6 +1250,8 @@ def main():
     args.build = os.path.abspath(args.build)
     harness.BG96D = os.path.join(args.build, "src", "bg96d")
     harness.BG96SIM = os.path.join(args.build, "tools", "bg96sim", "bg96sim")
+    if not given_build and "BG96SIM" in os.environ:
+        harness.BG96SIM = os.path.abspath(os.environ["BG96SIM"])
     for p in (harness.BG96D, harness.BG96SIM):
         if not os.access(p, os.X_OK):
             ap.error("%s not found: build first, or give --build" % p)
@@ -1258,7 +1276,15 @@ def main():
         seeds.extend(parse_seeds(args.seeds))
     if not seeds:
         seeds = [1]
-    failed = [s for s in seeds if not run_seed(args, s)]
+    args.interrupted = False
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    failed = []
+    for seed in seeds:
+        if not run_seed(args, seed):
+            failed.append(seed)
+        if args.interrupted:
+            break
     print("%d seeds, %d passed, %d failed%s" % (
         len(seeds), len(seeds) - len(failed), len(failed),
         (": " + " ".join(map(str, failed))) if failed else ""))
