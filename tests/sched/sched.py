@@ -932,16 +932,9 @@ class Sched:
                           % c.describe())
         inj.join(120)
         t_quiet = now()
-        # Settle: remotes closed, modem ready, slots free.
+        # Settle: modem ready, slots free, remotes closed.
         settle = SETTLE_S * self.scale
         end = t_quiet + settle
-        for c in r.clients:
-            rec = self.srv.get(c.cid)
-            if rec is not None and not rec.done.wait(max(0.0, end - now())):
-                r.problem("client %s: its remote connection is still open "
-                          "%.0f s after the client ended (%d bytes received,"
-                          " %d sent)" % (c.describe(), now() - c.t_end,
-                                         rec.got, rec.sent))
         try:
             wait_for(lambda: self.modem_state() == "ready",
                      max(0.1, end - now()), "bg96d ready")
@@ -956,6 +949,23 @@ class Sched:
             r.problem("bg96sim slots still in use %.0f s after the round's "
                       "last client and fault: %s" % (
                           now() - t_quiet, json.dumps(self.busy_slots(st))))
+        # Every slot is closed: what a remote is still to get is in its
+        # socket buffer; give its thread a moment to read it.
+        grace = max(end, now() + 2.0 * self.scale)
+        for c in r.clients:
+            rec = self.srv.get(c.cid)
+            while (rec is None and c.kind in STREAM_KINDS and
+                   c.result.get("sent", 0) >= HDR.size and
+                   c.target not in ("dead-port", "bad-name") and
+                   now() < grace):
+                time.sleep(0.05)
+                rec = self.srv.get(c.cid)
+            if rec is not None and not rec.done.wait(max(0.0,
+                                                         grace - now())):
+                r.problem("client %s: its remote connection is still open "
+                          "%.0f s after the client ended (%d bytes received,"
+                          " %d sent)" % (c.describe(), now() - c.t_end,
+                                         rec.got, rec.sent))
         if st.get("violation_count"):
             r.problem("bg96sim counted %d protocol violations: %s" % (
                 st["violation_count"], st.get("violations", [])[:10]))
