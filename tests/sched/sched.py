@@ -127,7 +127,7 @@ class Client:
     """One client of a round: what it will do (chosen from the round's
     generator before anything runs) and what happened."""
 
-    def __init__(self, cid, kind, rng, line_rate, sanitized):
+    def __init__(self, cid, kind, rng, line_rate):
         self.cid = cid
         self.kind = kind
         self.start = rng.uniform(0.0, 1.5)
@@ -218,7 +218,7 @@ class Fault:
 
 
 class Round:
-    def __init__(self, seed, index, line_rate, sanitized, final=False):
+    def __init__(self, seed, index, line_rate, final=False):
         rng = random.Random("%d/round/%d" % (seed, index))
         self.index = index
         self.final = final
@@ -226,7 +226,7 @@ class Round:
             kinds = list(KINDS)
         else:
             kinds = [rng.choice(KINDS) for _ in range(rng.randint(1, 7))]
-        self.clients = [Client(i, k, rng, line_rate, sanitized)
+        self.clients = [Client(i, k, rng, line_rate)
                         for i, k in enumerate(kinds)]
         if final:
             for c in self.clients:
@@ -310,12 +310,11 @@ class StreamRemote(soak.StreamServer):
                 n0 = rec.got
                 rec.got += len(b)
                 if rec.got > len(expect):
+                    tail = b[max(0, len(expect) - n0):]
                     run.problem(
                         "%s remote of client %d got %d bytes after the %d "
-                        "it was sent: %r" % (self.label, xid,
-                                             rec.got - len(expect),
-                                             len(expect),
-                                             b[max(0, len(expect) - n0):][:64]))
+                        "it was sent: %r" % (self.label, xid, len(tail),
+                                             len(expect), tail[:64]))
                     rec.how = "extra"
                     break
                 if b != expect[n0:rec.got]:
@@ -1083,13 +1082,12 @@ class Sched:
     def run(self):
         self.start()
         for i in range(self.args.rounds):
-            r = Round(self.seed, i, self.line_rate / 4.0, self.sanitized)
+            r = Round(self.seed, i, self.line_rate / 4.0)
             self.round = r
             if not self.run_round(r):
                 self.failed_round = i
                 return False
         r = Round(self.seed, self.args.rounds, self.line_rate / 4.0,
-                  self.sanitized,
                   final=True)
         self.round = r
         if not self.run_round(r):
