@@ -940,6 +940,19 @@ class Sched:
         except AssertionError:
             r.problem("bg96d not ready %.0f s after the round's last client "
                       "and fault (state %s)" % (settle, self.modem_state()))
+        # A stream client that sent its header to a reachable target: its
+        # remote must see it (the daemon may still be opening a queued
+        # client's connection).  Without a fault it must get there within
+        # the bound; with one it may have been dropped: a short grace.
+        for c in r.clients:
+            if (c.kind not in STREAM_KINDS or
+                    c.result.get("sent", 0) < HDR.size or
+                    c.target in ("dead-port", "bad-name")):
+                continue
+            limit = end if not faulted else max(now() + 2.0 * self.scale,
+                                                c.t_end + 5.0 * self.scale)
+            while self.srv.get(c.cid) is None and now() < min(limit, end):
+                time.sleep(0.05)
         st = self.sim_stats()
         while self.busy_slots(st) and now() < end:
             time.sleep(0.2)
@@ -948,17 +961,11 @@ class Sched:
             r.problem("bg96sim slots still in use %.0f s after the round's "
                       "last client and fault: %s" % (
                           now() - t_quiet, json.dumps(self.busy_slots(st))))
-        # Every slot is closed: what a remote is still to get is in its
-        # socket buffer; give its thread a moment to read it.
+        # Every slot is closed: a remote's connection is closed too, or
+        # its end of file is in its socket buffer.
         grace = max(end, now() + 2.0 * self.scale)
         for c in r.clients:
             rec = self.srv.get(c.cid)
-            while (rec is None and c.kind in STREAM_KINDS and
-                   c.result.get("sent", 0) >= HDR.size and
-                   c.target not in ("dead-port", "bad-name") and
-                   now() < grace):
-                time.sleep(0.05)
-                rec = self.srv.get(c.cid)
             if rec is not None and not rec.done.wait(max(0.0,
                                                          grace - now())):
                 r.problem("client %s: its remote connection is still open "
