@@ -221,6 +221,8 @@ at_classify_qird(const char *s, size_t *want)
 	nf = at_split(s, f, nitems(f));
 	if (nf == 1)
 		return (at_length(&f[0], want));
+	if (nf == 3 && at_field_number(&f[0]) == 0)
+		return (AT_KIND_LINE);	/* an empty read, any layout (14.10) */
 	if (nf == 3 && at_field_number(&f[2]) >= 0) {
 		if (at_field_number(&f[0]) >= 0 &&
 		    at_field_number(&f[1]) >= 0)
@@ -368,6 +370,17 @@ at_line_done(struct at_parser *p, uint8_t c, struct at_event *ev)
 	return (false);
 }
 
+/* The final result held for its LF (in p->hdr) as an event. */
+static void
+at_pending_final(const struct at_parser *p, struct at_event *ev)
+{
+	ev->type = AT_EV_FINAL;
+	ev->final = (enum at_final)p->pend_final;
+	ev->code = p->pend_code;
+	ev->line = p->hdr;
+	ev->line_len = strlen(p->hdr);
+}
+
 size_t
 at_parse(struct at_parser *p, const uint8_t *buf, size_t len,
     struct at_event *ev)
@@ -395,11 +408,7 @@ at_parse(struct at_parser *p, const uint8_t *buf, size_t len,
 				p->line[0] = c == '\0' ? '?' : (char)c;
 				p->line_len = 1;
 			}
-			ev->type = AT_EV_FINAL;
-			ev->final = (enum at_final)p->pend_final;
-			ev->code = p->pend_code;
-			ev->line = p->hdr;
-			ev->line_len = strlen(p->hdr);
+			at_pending_final(p, ev);
 			return (i);
 		case AT_ST_PAYLOAD_LF:
 			p->state = AT_ST_PAYLOAD;
@@ -482,11 +491,7 @@ at_flush(struct at_parser *p, struct at_event *ev)
 	if (p->state != AT_ST_FINAL_LF)
 		return (false);
 	p->state = AT_ST_LINE;
-	ev->type = AT_EV_FINAL;
-	ev->final = (enum at_final)p->pend_final;
-	ev->code = p->pend_code;
-	ev->line = p->hdr;
-	ev->line_len = strlen(p->hdr);
+	at_pending_final(p, ev);
 	return (true);
 }
 

@@ -390,6 +390,8 @@ control_status_endpoints(struct control *ctl, struct jw *j)
 			jw_uint(j, ep->refused);
 			jw_key(j, "failed");
 			jw_uint(j, ep->failed);
+			jw_key(j, "linger_expired");
+			jw_uint(j, ep->linger_expired);
 			jw_close(j, '}');
 		}
 	}
@@ -426,6 +428,10 @@ control_status_counters(struct control *ctl, struct jw *j)
 	jw_uint(j, mc->reset_commands);
 	jw_key(j, "incoming_full");
 	jw_uint(j, msockset_incoming_full(ctl->msocks));
+	jw_key(j, "send_fail");
+	jw_uint(j, msockset_counters(ctl->msocks)->send_fail);
+	jw_key(j, "send_errors");
+	jw_uint(j, msockset_counters(ctl->msocks)->send_errors);
 	jw_key(j, "clients_waiting");
 	jw_int(j, ctl->eps != NULL ? ctl->eps->nwaiting : 0);
 	jw_key(j, "at_commands");
@@ -436,6 +442,12 @@ control_status_counters(struct control *ctl, struct jw *j)
 	jw_uint(j, as->unexpected);
 	jw_key(j, "at_overlong");
 	jw_uint(j, as->overlong);
+	jw_key(j, "at_late_prompts");
+	jw_uint(j, as->late_prompts);
+	jw_key(j, "at_echoes");
+	jw_uint(j, as->echoes);
+	jw_key(j, "at_cr_finals");
+	jw_uint(j, as->cr_finals);
 	jw_key(j, "at_bytes_in");
 	jw_uint(j, as->bytes_in);
 	jw_key(j, "at_bytes_out");

@@ -224,7 +224,8 @@ p_qiurc(const char *s, struct mline *m)
 			return MLINE_MALFORMED;
 		m->u.recv.has_len = nf == 3;
 		m->u.recv.len = 0;
-		if (nf == 3 && !inum(&f[2], 0, MLINE_LEN_MAX, &m->u.recv.len))
+		if (nf == 3 &&
+		    !inum(&f[2], 0, MLINE_RECV_LEN_MAX, &m->u.recv.len))
 			return MLINE_MALFORMED;
 		return MLINE_RECV;
 	}

@@ -106,7 +106,7 @@ static void	modem_recover(struct modem *, const char *);
 static void	modem_backoff(struct modem *, enum modem_state, const char *);
 static void	modem_escalate(struct modem *, const char *);
 static void	modem_health(struct modem *);
-static int	modem_parse_reg(const char *, bool);
+static bool	modem_parse_reg(const char *, int *, int *);
 static void	modem_reg_update(struct modem *);
 static bool	modem_registered(const struct modem *);
 static void	modem_silent(struct modem *, const char *);
@@ -449,8 +449,12 @@ modem_health_line(void *arg, const char *line)
 {
 	struct modem	*m = arg;
 
-	m->reg[0] = modem_parse_reg(line, true);
-	modem_reg_update(m);
+	int		 idx, stat;
+
+	if (modem_parse_reg(line, &idx, &stat)) {
+		m->reg[idx] = stat;
+		modem_reg_update(m);
+	}
 }
 
 static void
@@ -600,6 +604,13 @@ modem_take(struct modem *m, const char *prefix, char *dst, size_t dstsz)
 		while (*s == ' ')
 			s++;
 	}
+	/* Identity strings are shown by the control socket: text only. */
+	for (n = 0; s[n] != '\0'; n++)
+		if (s[n] < 0x20 || s[n] > 0x7e || s[n] == '"') {
+			log_warnx("modem: identity line with odd bytes "
+			    "ignored");
+			return;
+		}
 	strlcpy(dst, s, dstsz);
 }
 
@@ -788,26 +799,21 @@ modem_init_step(struct modem *m)
 }
 
 /*
- * Parse "+CxREG: ..." (read response "n,stat[,...]" or URC "stat[,...]")
- * and return stat, or -1.  The URC form has no <n>; tell them apart by
- * the second field, which is the stat digit only in the read form.
+ * "+CxREG: ..." in either form (read response "n,stat[,...]" or URC
+ * "stat[,...]", told apart by mline): which of CEREG, CGREG, CREG
+ * (0, 1, 2) and its stat.
  */
-static int
-modem_parse_reg(const char *line, bool response)
+static bool
+modem_parse_reg(const char *line, int *idx, int *stat)
 {
-	const char	*p = strchr(line, ':');
-	int		 a, b;
-	char		 c;
+	struct mline	 ml;
 
-	if (p == NULL)
-		return -1;
-	p++;
-	if (response && sscanf(p, " %d,%d%c", &a, &b, &c) >= 2 &&
-	    (sscanf(p, " %d,%d%c", &a, &b, &c) == 2 || c == ','))
-		return b;
-	if (sscanf(p, " %d", &a) == 1)
-		return a;
-	return -1;
+	if (mline_parse(line, &ml) != MLINE_REG)
+		return false;
+	*idx = ml.u.reg.which == MLINE_CEREG ? 0 :
+	    ml.u.reg.which == MLINE_CGREG ? 1 : 2;
+	*stat = ml.u.reg.stat;
+	return true;
 }
 
 static bool
@@ -840,11 +846,12 @@ static void
 modem_reg_line(void *arg, const char *line)
 {
 	struct modem	*m = arg;
-	int		 idx = strncmp(line, "+CEREG:", 7) == 0 ? 0 :
-			    strncmp(line, "+CGREG:", 7) == 0 ? 1 : 2;
+	int		 idx, stat;
 
-	m->reg[idx] = modem_parse_reg(line, true);
-	modem_reg_update(m);
+	if (modem_parse_reg(line, &idx, &stat)) {
+		m->reg[idx] = stat;
+		modem_reg_update(m);
+	}
 }
 
 static void
@@ -877,22 +884,33 @@ modem_reg_poll(struct modem *m)
 	atq_submit(m->atq, c, false);
 }
 
+/* AT+QIACT? with its line and done handlers. */
+static struct atq_cmd *
+modem_qiact_query(struct modem *m, void (*on_line)(void *, const char *),
+    void (*on_done)(void *, enum atq_result, const struct at_event *))
+{
+	struct atq_cmd	*c = atq_cmd_new(TMO_QIACT, "AT+QIACT?");
+
+	c->prefix = "+QIACT:";
+	c->on_line = on_line;
+	c->on_done = on_done;
+	c->arg = m;
+	return c;
+}
+
 /* +QIACT: <cid>,<state>,<type>[,"<ip>"] */
 static void
 modem_qiact_line(void *arg, const char *line)
 {
 	struct modem	*m = arg;
-	int		 cid, st, type;
-	const char	*q;
+	struct mline	 ml;
 
-	if (sscanf(line, "+QIACT: %d,%d,%d", &cid, &st, &type) != 3 ||
-	    cid != m->conf->modem.context_id)
+	if (mline_parse(line, &ml) != MLINE_QIACT ||
+	    ml.u.qiact.cid != m->conf->modem.context_id)
 		return;
-	m->ctx_active = st == 1;
-	if ((q = strchr(line, '"')) != NULL) {
-		strlcpy(m->info.ip, q + 1, sizeof(m->info.ip));
-		m->info.ip[strcspn(m->info.ip, "\"")] = '\0';
-	}
+	m->ctx_active = ml.u.qiact.state == 1;
+	if (ml.u.qiact.has_ip)
+		strlcpy(m->info.ip, ml.u.qiact.ip, sizeof(m->info.ip));
 }
 
 static void	modem_close_stale(struct modem *);
@@ -988,13 +1006,9 @@ modem_act_done(void *arg, enum atq_result res, const struct at_event *ev)
 			modem_arm(m, QIACT_RETRY_MS);
 			return;
 		}
-		c = atq_cmd_new(TMO_QIACT, "AT+QIACT?");
-		c->prefix = "+QIACT:";
-		c->on_line = modem_qiact_line;
-		c->on_done = modem_act_done;
-		c->arg = m;
 		m->ctx_active = false;
-		atq_submit(m->atq, c, false);
+		atq_submit(m->atq, modem_qiact_query(m, modem_qiact_line,
+		    modem_act_done), false);
 		return;
 	}
 	/* Context up: close what a previous run left open. */
@@ -1011,16 +1025,10 @@ modem_act_done(void *arg, enum atq_result res, const struct at_event *ev)
 static void
 modem_activate(struct modem *m)
 {
-	struct atq_cmd	*c;
-
 	m->ctx_active = false;
 	m->info.ip[0] = '\0';
-	c = atq_cmd_new(TMO_QIACT, "AT+QIACT?");
-	c->prefix = "+QIACT:";
-	c->on_line = modem_qiact_line;
-	c->on_done = modem_act_done;
-	c->arg = m;
-	atq_submit(m->atq, c, false);
+	atq_submit(m->atq, modem_qiact_query(m, modem_qiact_line,
+	    modem_act_done), false);
 }
 
 /* The modem restarted on its own: everything is gone, echo is back. */
@@ -1083,19 +1091,13 @@ modem_ctxcheck_done(void *arg, enum atq_result res, const struct at_event *ev)
 void
 modem_check_context(struct modem *m, const char *why)
 {
-	struct atq_cmd	*c;
-
 	if (m->state != MODEM_READY || m->ctx_checking)
 		return;
 	log_warnx("modem: %s; checking the PDP context", why);
 	m->ctx_checking = true;
 	m->ctx_seen = false;
-	c = atq_cmd_new(TMO_QIACT, "AT+QIACT?");
-	c->prefix = "+QIACT:";
-	c->on_line = modem_ctxcheck_line;
-	c->on_done = modem_ctxcheck_done;
-	c->arg = m;
-	atq_submit(m->atq, c, true);
+	atq_submit(m->atq, modem_qiact_query(m, modem_ctxcheck_line,
+	    modem_ctxcheck_done), true);
 }
 
 /*
@@ -1133,6 +1135,7 @@ modem_urc(void *arg, const char *line)
 {
 	struct modem	*m = arg;
 	struct mline	 ml;
+	int		 idx, stat;
 
 	if (strcmp(line, "RDY") == 0) {
 		if (m->state == MODEM_PROBING)
@@ -1154,12 +1157,10 @@ modem_urc(void *arg, const char *line)
 			modem_rebooted(m, "modem powered down");
 		return;
 	}
-	if (strncmp(line, "+CEREG:", 7) == 0 || strncmp(line, "+CGREG:", 7) == 0 ||
-	    strncmp(line, "+CREG:", 6) == 0) {
-		int	 idx = line[2] == 'E' ? 0 : line[2] == 'G' ? 1 : 2;
+	if (modem_parse_reg(line, &idx, &stat)) {
 		bool	 was = modem_registered(m);
 
-		m->reg[idx] = modem_parse_reg(line, false);
+		m->reg[idx] = stat;
 		modem_reg_update(m);
 		if (was && !modem_registered(m)) {
 			log_warnx("modem: registration lost (%s)", line);

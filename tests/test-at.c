@@ -233,6 +233,10 @@ static const struct tcase cases[] = {
 	     "\r\n+QIRD: 0,\"\",0\r\n\r\nOK\r\n"), 0,
 	  { LINE("+QIRD: 0,\"192.0.2.30\",6969"), OK,
 	    LINE("+QIRD: 0,\"\",0"), OK, END } },
+	{ "qird udp service, empty read without an address (ref. 14.10)",
+	  IN("\r\n+QIRD: 0,,0\r\n\r\nOK\r\n"
+	     "\r\n+QIRD: 0,,\r\n\r\nOK\r\n"), 0,
+	  { LINE("+QIRD: 0,,0"), OK, LINE("+QIRD: 0,,"), OK, END } },
 	{ "payload containing OK",
 	  IN("\r\n+QIRD: 6\r\n\r\nOK\r\n\r\n\r\nOK\r\n"), 0,
 	  { PAY("+QIRD: 6", "\r\nOK\r\n"), OK, END } },
@@ -758,6 +762,35 @@ static const struct {
 	{ "", false },
 };
 
+/* A final result held for its LF can be taken as complete (at_flush). */
+START_TEST(test_flush)
+{
+	struct at_parser	 p;
+	struct at_event		 ev;
+	const uint8_t		*in = (const uint8_t *)"\r\nOK\r";
+
+	at_parser_init(&p);
+	ck_assert(!at_final_pending(&p));
+	ck_assert(!at_flush(&p, &ev));
+	ck_assert_int_eq(ev.type, AT_EV_NONE);
+	ck_assert_uint_eq(at_parse(&p, in, 5, &ev), 5);
+	ck_assert_int_eq(ev.type, AT_EV_NONE);
+	ck_assert(at_final_pending(&p));
+	ck_assert(at_flush(&p, &ev));
+	ck_assert_int_eq(ev.type, AT_EV_FINAL);
+	ck_assert_int_eq(ev.final, AT_FINAL_OK);
+	ck_assert_str_eq(ev.line, "OK");
+	ck_assert(!at_final_pending(&p));
+	/* The LF that comes late is an empty line: no event. */
+	ck_assert_uint_eq(at_parse(&p, (const uint8_t *)"\n", 1, &ev), 1);
+	ck_assert_int_eq(ev.type, AT_EV_NONE);
+	ck_assert_uint_eq(at_parse(&p, (const uint8_t *)"\r\nERROR\r\n", 9,
+	    &ev), 9);
+	ck_assert_int_eq(ev.type, AT_EV_FINAL);
+	ck_assert_int_eq(ev.final, AT_FINAL_ERROR);
+}
+END_TEST
+
 START_TEST(test_is_urc)
 {
 	ck_assert_msg(at_is_urc(urcs[_i].line) == urcs[_i].urc,
@@ -804,6 +837,7 @@ at_suite(void)
 	tcase_add_test(tc, test_parse_empty);
 	tcase_add_test(tc, test_set_push);
 	tcase_add_test(tc, test_push_switch);
+	tcase_add_test(tc, test_flush);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("classify");

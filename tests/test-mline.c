@@ -136,6 +136,9 @@ static const struct ok_case oks[] = {
 	{ "+QIURC: \"recv\",11", MLINE_RECV, "id=11 has_len=0 len=0" },
 	{ "+QIURC: \"recv\",3,1500", MLINE_RECV, "id=3 has_len=1 len=1500" },
 	{ "+QIURC: \"recv\",3,0", MLINE_RECV, "id=3 has_len=1 len=0" },
+	/* recvind: what the buffer holds, more than one read. */
+	{ "+QIURC: \"recv\",11,5840", MLINE_RECV,
+	    "id=11 has_len=1 len=5840" },
 	{ "+QIURC:\"recv\",1", MLINE_RECV, "id=1 has_len=0 len=0" },
 	{ "+QIURC: \"closed\",5", MLINE_CLOSED, "id=5" },
 	{ "+QIURC: \"closed\",0", MLINE_CLOSED, "id=0" },
@@ -336,7 +339,7 @@ static const char *const bads[] = {
 	"+QIURC: \"recv\",1 ",
 	"+QIURC: \"recv\",0x1",
 	"+QIURC: \"recv\",\"1\"",
-	"+QIURC: \"recv\",1,1501",
+	"+QIURC: \"recv\",1,1000000000",
 	"+QIURC: \"recv\",1,",
 	"+QIURC: \"recv\",1,5,\"1.2.3.4\",80",	/* a payload header */
 	"+QIURC: \"recv\",99999999999999999999999",

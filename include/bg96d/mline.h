@@ -12,7 +12,8 @@
  *   field is exactly "..." (no quote inside, nothing after the closing
  *   quote but a comma or the end).
  * - Numbers are plain decimal digits (a leading '-' only where a value is
- *   signed), never quoted, and range-checked.
+ *   signed), never quoted (one exception: the QNWINFO channel may be),
+ *   and range-checked.
  * - Strings are copied into fixed buffers, always NUL-terminated; a string
  *   that does not fit, or that holds a control byte, a byte >= 0x7f or a
  *   double quote, makes the line MLINE_MALFORMED (never cut silently).
@@ -31,6 +32,9 @@
 
 #define MLINE_NSLOTS	12	/* connectID 0..11 */
 #define MLINE_LEN_MAX	1500	/* largest QIRD / push payload */
+/* recvind's length in a buffer-mode recv URC: what the buffer holds,
+ * which may exceed one read (bg96sim's recv-len quirk shows 5840). */
+#define MLINE_RECV_LEN_MAX 999999999
 #define MLINE_CID_MIN	1	/* PDP contextID 1..16 */
 #define MLINE_CID_MAX	16
 #define MLINE_IP_SIZE	64	/* IPv4 / IPv6 literal and NUL */
@@ -86,7 +90,7 @@ struct mline {
 		struct {			/* MLINE_RECV */
 			int	 id;		/* 0..11 */
 			bool	 has_len;	/* "recvind" firmware */
-			int	 len;		/* 0..1500, informational */
+			int	 len;		/* 0..MLINE_RECV_LEN_MAX, informational */
 		} recv;
 		struct {			/* MLINE_CLOSED */
 			int	 id;
@@ -109,7 +113,7 @@ struct mline {
 		} dnsgip;
 		struct {			/* MLINE_QIOPEN */
 			int	 id;		/* 0..11 */
-			int	 err;		/* 0 success, else 1..999 */
+			int	 err;		/* 0 success, else a code; 0..65535 */
 		} qiopen;
 		struct {			/* MLINE_QIRD */
 			int	 len;		/* 0..1500; 0 = empty read */
@@ -148,7 +152,7 @@ struct mline {
 		} csq;
 		struct {			/* MLINE_QCSQ */
 			char	 sysmode[MLINE_NAME_SIZE];
-			int	 nvals;		/* 0, 1 or 4 */
+			int	 nvals;		/* 0..4 (GSM 1, LTE 4) */
 			int	 vals[4];	/* -1000..1000 */
 		} qcsq;
 		struct {			/* MLINE_COPS */

@@ -76,12 +76,16 @@ enum tmo_kind {
 #define RESET_COMMAND_S		30
 
 /*
- * A final result ended by CR alone (ref. section 1.2: the BG96 always
- * ends it with CR LF, ATS4 = 10) is held for its LF this long, then
- * taken as complete: a modem with S4 changed must not stall the queue.
- * 20 ms is 23 byte times at 9600 baud.
+ * A final result ended by CR alone is held for its LF this long, then
+ * taken as complete.  The BG96 ends every result with CR LF (ref.
+ * section 1.2, ATS4 = 10), and the next command must not go out before
+ * the LF (the modem is still writing): a pause between the two on a busy
+ * line or USB is waited out (bg96sim's split-response pauses up to
+ * 50 ms).  Only a modem with S4 changed ends results with CR alone; it
+ * still works, at one command per this delay, and is counted
+ * (at_cr_finals).
  */
-#define FINAL_LF_WAIT_MS	20
+#define FINAL_LF_WAIT_MS	250
 
 /*
  * AT+QISEND's "> " did not come within [timeouts] prompt: the modem may

@@ -67,7 +67,7 @@ check(const struct mline *m)
 		break;
 	case MLINE_RECV:
 		range(m->u.recv.id, 0, 11);
-		range(m->u.recv.len, 0, 1500);
+		range(m->u.recv.len, 0, MLINE_RECV_LEN_MAX);
 		if (!m->u.recv.has_len && m->u.recv.len != 0)
 			abort();
 		break;

@@ -11,7 +11,22 @@
  * AT+QISEND adds two phases: the "> " prompt must be completely written
  * before the host may send a byte of payload, then exactly n payload bytes
  * are taken raw, then the final result (SEND OK / SEND FAIL) follows.
+ *
+ * Output goes through two queues of whole items: the response of the
+ * command in flight (lines, QIRD data blocks, the prompt, the final
+ * result) and the URCs.  An item is released to the line whole, or in
+ * two parts with a pause between them (split-response); a URC is only
+ * ever released between items, so never inside a line, a data block or
+ * between a block's header and its data.  Causality holds: a URC never
+ * goes out before a response item that was produced before the URC's
+ * event.  The adversarial quirks (urc-anywhere, split-response, ...) and
+ * the one-shot control faults (late-prompt, late-answer) only choose
+ * among the placements and timings that rule allows; every choice comes
+ * from sim_random(), so --seed makes a run reproducible for the same
+ * sequence of events.
  */
+#include <sys/queue.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -26,6 +41,29 @@
 
 #define AT_INFO_MAX	2048	/* longest info line we format */
 #define AT_LIST_URC	"+QIND: \"csq\",20,99"	/* harmless injected URC */
+#define AT_SPLIT_MS	50	/* split-response: longest pause */
+#define AT_SLOW_MS	200	/* slow-answers: longest extra delay */
+#define AT_HOLD_MIN_MS	10	/* urc-anywhere: a held URC is out ... */
+#define AT_HOLD_MAX_MS	100	/* ... within this long at the latest */
+
+enum item_kind {
+	IT_LINE,	/* "\r\n<info>\r\n" */
+	IT_BLOCK,	/* "\r\n<hdr>\r\n<data>\r\n": one piece */
+	IT_PROMPT,	/* "\r\n> " */
+	IT_FINAL,	/* "\r\n<final result>\r\n" */
+	IT_URC		/* a URC line, or a push header with its data */
+};
+
+struct item {
+	TAILQ_ENTRY(item)	 entry;
+	enum item_kind		 kind;
+	uint64_t		 seq;		/* creation order */
+	int			 held;		/* URC kept for a later boundary */
+	double			 deadline;	/* held URC: out by then */
+	size_t			 len;
+	uint8_t			 data[];
+};
+TAILQ_HEAD(itemq, item);
 
 enum at_state {
 	AT_DOWN,	/* powered down or rebooting: input is dropped */
@@ -57,6 +95,31 @@ static int		 ninfo;
 static struct event	*ev_latency;
 static struct at_cmd	 cmd;
 
+/* Output: see the comment at the top. */
+static struct itemq	 resp = TAILQ_HEAD_INITIALIZER(resp);
+static struct itemq	 urcq = TAILQ_HEAD_INITIALIZER(urcq);
+static struct itemq	 prefinal = TAILQ_HEAD_INITIALIZER(prefinal);
+static struct item	*cur;		/* item being released */
+static size_t		 cur_off;	/* bytes of cur released */
+static size_t		 cur_cut;	/* pause after this many bytes, 0: none */
+static double		 pause_until;	/* split pause in cur */
+static uint64_t		 item_seq;
+static size_t		 out_bytes;	/* bytes in the queues, not yet released */
+static int		 pumping;
+static int		 boundary_new;	/* urc-anywhere: a new boundary to decide */
+static struct event	*ev_pump;
+static int		 final_added;	/* the command's final result is decided */
+static int		 prompt_out;	/* the prompt was released */
+static char		 deferred_final[AT_INFO_MAX];
+static int		 deferred_pending;
+static struct event	*ev_deferred;	/* late final result or late prompt */
+static int		 deferred_prompt;	/* ev_deferred is for the prompt */
+static int		 data_done_waiting;	/* payload complete, prompt not out */
+static struct event	*ev_slow;	/* slow-answers after the payload */
+static long		 late_prompt_ms = -1;	/* control: next QISEND prompt */
+static long		 late_answer_ms = -1;	/* control: next final result */
+static long		 cmd_late_ms = -1;	/* this command's late final */
+
 static uint8_t		 payload[SIM_MAXSEND];
 static size_t		 payload_len;
 static size_t		 payload_have;
@@ -66,12 +129,21 @@ static void		*payload_arg;
 static void	 at_feed(const uint8_t *, size_t, int, size_t);
 static void	 at_execute(void);
 static void	 at_latency_cb(evutil_socket_t, short, void *);
+static void	 at_pump_cb(evutil_socket_t, short, void *);
+static void	 at_deferred_cb(evutil_socket_t, short, void *);
+static void	 at_slow_cb(evutil_socket_t, short, void *);
+static void	 at_pump(void);
+static void	 at_out_clear(void);
+static void	 at_finish_data(void);
 
 void
 at_init(void)
 {
 	if ((held = evbuffer_new()) == NULL ||
-	    (ev_latency = evtimer_new(base, at_latency_cb, NULL)) == NULL) {
+	    (ev_latency = evtimer_new(base, at_latency_cb, NULL)) == NULL ||
+	    (ev_pump = evtimer_new(base, at_pump_cb, NULL)) == NULL ||
+	    (ev_deferred = evtimer_new(base, at_deferred_cb, NULL)) == NULL ||
+	    (ev_slow = evtimer_new(base, at_slow_cb, NULL)) == NULL) {
 		log_msg("at: out of memory");
 		exit(1);
 	}
@@ -80,11 +152,18 @@ at_init(void)
 void
 at_free(void)
 {
+	at_out_clear();
 	if (ev_latency != NULL)
 		event_free(ev_latency);
+	if (ev_pump != NULL)
+		event_free(ev_pump);
+	if (ev_deferred != NULL)
+		event_free(ev_deferred);
+	if (ev_slow != NULL)
+		event_free(ev_slow);
 	if (held != NULL)
 		evbuffer_free(held);
-	ev_latency = NULL;
+	ev_latency = ev_pump = ev_deferred = ev_slow = NULL;
 	held = NULL;
 }
 
@@ -99,6 +178,30 @@ at_reset_line(void)
 	payload_arg = NULL;
 	final_queued = 0;
 	forgiven = 0;
+	at_out_clear();
+}
+
+static void
+ms_to_tv(long ms, struct timeval *tv)
+{
+	tv->tv_sec = ms / 1000;
+	tv->tv_usec = (ms % 1000) * 1000;
+}
+
+/* A random number of milliseconds in 0..max. */
+static long
+at_random_ms(long max)
+{
+	return (long)(sim_random() % (uint32_t)(max + 1));
+}
+
+/* slow-answers: half of the answers come at once, half up to 200 ms late. */
+static long
+at_slow_ms(void)
+{
+	if (!(opts.quirks & QUIRK_SLOW_ANSWERS) || (sim_random() & 1))
+		return 0;
+	return at_random_ms(AT_SLOW_MS);
 }
 
 /* The modem answers again (after RDY): echo state is cmd.c's business. */
@@ -163,9 +266,11 @@ at_written(uint64_t written)
 	if (state == AT_BUSY && final_queued && written >= final_mark) {
 		state = AT_IDLE;
 		final_queued = 0;
+		final_added = 0;
 		at_replay();
-	} else if (state == AT_PROMPT && written >= prompt_mark) {
+	} else if (state == AT_PROMPT && prompt_out && written >= prompt_mark) {
 		state = AT_DATA;
+		at_pump();	/* URCs may follow the prompt */
 		at_replay();
 	}
 }
@@ -175,6 +280,7 @@ at_line_done(void)
 {
 	char	 esc[SIM_MAXLINE * 4 + 1];
 	size_t	 n = linelen;
+	long	 delay;
 	int	 ovf = overflow;
 
 	line[n] = '\0';
@@ -203,13 +309,25 @@ at_line_done(void)
 	log_msg("rx: %s", esc);
 	state = AT_BUSY;
 	final_queued = 0;
+	final_added = 0;
+	prompt_out = 0;
 	violated = 0;
 	ninfo = 0;
-	if (opts.latency_ms > 0) {
+	boundary_new = 1;
+	cmd_late_ms = -1;
+	if (late_answer_ms >= 0) {
+		/* The host may rightly give up on this command. */
+		cmd_late_ms = late_answer_ms;
+		late_answer_ms = -1;
+		violated = 1;
+		log_msg("late-answer: the final result of \"%s\" comes %ld ms "
+		    "late", current, cmd_late_ms);
+	}
+	delay = opts.latency_ms + at_slow_ms();
+	if (delay > 0) {
 		struct timeval	 tv;
 
-		tv.tv_sec = opts.latency_ms / 1000;
-		tv.tv_usec = (opts.latency_ms % 1000) * 1000;
+		ms_to_tv(delay, &tv);
 		evtimer_add(ev_latency, &tv);
 	} else
 		at_execute();
@@ -233,18 +351,47 @@ at_char(uint8_t c)
 		overflow = 1;
 }
 
+/* The payload is in and the prompt is out: the send goes ahead. */
 static void
-at_data_done(void)
+at_finish_data(void)
 {
 	void	(*cb)(const uint8_t *, size_t, void *) = payload_cb;
 	void	*arg = payload_arg;
 
-	log_bytes("rx payload", payload, payload_len);
-	state = AT_BUSY;
 	payload_cb = NULL;
 	payload_arg = NULL;
+	boundary_new = 1;
 	if (cb != NULL)
 		cb(payload, payload_len, arg);
+	at_pump();
+}
+
+static void
+at_slow_cb(evutil_socket_t fd, short what, void *arg)
+{
+	if (state == AT_BUSY && !final_added)
+		at_finish_data();
+}
+
+static void
+at_data_done(void)
+{
+	struct timeval	 tv;
+	long		 ms;
+
+	log_bytes("rx payload", payload, payload_len);
+	state = AT_BUSY;
+	if (deferred_pending && deferred_prompt) {
+		/* late-prompt: the result follows the prompt. */
+		data_done_waiting = 1;
+		return;
+	}
+	if ((ms = at_slow_ms()) > 0) {
+		ms_to_tv(ms, &tv);
+		evtimer_add(ev_slow, &tv);
+		return;
+	}
+	at_finish_data();
 }
 
 /*
@@ -320,7 +467,7 @@ at_input(const uint8_t *buf, size_t len)
 static void
 at_latency_cb(evutil_socket_t fd, short what, void *arg)
 {
-	if (state == AT_BUSY && !final_queued)
+	if (state == AT_BUSY && !final_added)
 		at_execute();
 }
 
@@ -460,24 +607,309 @@ at_arg_str(const struct at_cmd *c, int i)
 static int
 at_in_command(const char *what)
 {
-	if (state == AT_BUSY && !final_queued)
+	if (state == AT_BUSY && !final_added)
 		return 1;
 	log_msg("internal: %s outside a command (state %s)", what,
 	    at_state_name[state]);
 	return 0;
 }
 
-static void
-at_send_line(const char *text, const char *what)
+/* Output items */
+
+static struct item *
+item_new(enum item_kind kind, const char *head, const void *data,
+    size_t dlen, const char *tail)
+{
+	struct item	*it;
+	size_t		 hl = strlen(head), tl = strlen(tail);
+
+	if ((it = malloc(sizeof(*it) + hl + dlen + tl)) == NULL) {
+		log_msg("at: out of memory");
+		exit(1);
+	}
+	it->kind = kind;
+	it->seq = ++item_seq;
+	it->held = 0;
+	it->deadline = 0.0;
+	it->len = hl + dlen + tl;
+	memcpy(it->data, head, hl);
+	if (dlen > 0)
+		memcpy(it->data + hl, data, dlen);
+	memcpy(it->data + hl + dlen, tail, tl);
+	return it;
+}
+
+/* "\r\n<text>\r\n" */
+static struct item *
+item_line(enum item_kind kind, const char *text)
 {
 	char	 buf[AT_INFO_MAX + 8];
-	int	 n;
 
-	n = snprintf(buf, sizeof(buf), "\r\n%s\r\n", text);
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		n = sizeof(buf) - 1;
-	log_bytes(what, buf, (size_t)n);
-	pty_send(buf, (size_t)n);
+	snprintf(buf, sizeof(buf), "\r\n%s", text);
+	return item_new(kind, buf, NULL, 0, "\r\n");
+}
+
+static void
+item_queue_free(struct itemq *q)
+{
+	struct item	*it;
+
+	while ((it = TAILQ_FIRST(q)) != NULL) {
+		TAILQ_REMOVE(q, it, entry);
+		free(it);
+	}
+}
+
+/* Power down: whatever was not out yet is lost. */
+static void
+at_out_clear(void)
+{
+	item_queue_free(&resp);
+	item_queue_free(&urcq);
+	item_queue_free(&prefinal);
+	free(cur);
+	cur = NULL;
+	cur_off = cur_cut = 0;
+	pause_until = 0.0;
+	out_bytes = 0;
+	final_added = 0;
+	prompt_out = 0;
+	deferred_pending = 0;
+	deferred_prompt = 0;
+	data_done_waiting = 0;
+	cmd_late_ms = -1;
+	if (ev_pump != NULL)
+		evtimer_del(ev_pump);
+	if (ev_deferred != NULL)
+		evtimer_del(ev_deferred);
+	if (ev_slow != NULL)
+		evtimer_del(ev_slow);
+}
+
+/* Bytes produced but not yet handed to the line. */
+size_t
+at_pending(void)
+{
+	return out_bytes;
+}
+
+/*
+ * split-response: where the item pauses, 0 for nowhere.  Final results
+ * pause between their CR and LF a quarter of the time, the prompt
+ * between "\r\n" and "> " a quarter of the time.
+ */
+static size_t
+item_cut(const struct item *it)
+{
+	uint32_t	 r;
+
+	if (!(opts.quirks & QUIRK_SPLIT_RESPONSE) || it->kind == IT_URC ||
+	    it->len < 2)
+		return 0;
+	r = sim_random();
+	switch (it->kind) {
+	case IT_FINAL:
+		if (r % 4 == 0)
+			return it->len - 1;
+		break;
+	case IT_PROMPT:
+		if (r % 4 == 0)
+			return 2;
+		break;
+	default:
+		break;
+	}
+	if (r % 4 == 1 || (it->kind != IT_LINE && it->kind != IT_BLOCK &&
+	    r % 4 == 2))
+		return 1 + sim_random() % (uint32_t)(it->len - 1);
+	return 0;
+}
+
+static void
+item_start(struct item *it)
+{
+	cur = it;
+	cur_off = 0;
+	cur_cut = item_cut(it);
+	pause_until = 0.0;
+}
+
+/* The last byte of cur is handed to the line. */
+static void
+item_done(void)
+{
+	struct item	*it = cur;
+
+	cur = NULL;
+	boundary_new = 1;
+	switch (it->kind) {
+	case IT_FINAL:
+		final_queued = 1;
+		final_mark = pty_queued();
+		break;
+	case IT_PROMPT:
+		prompt_out = 1;
+		prompt_mark = pty_queued();
+		break;
+	default:
+		break;
+	}
+	free(it);
+}
+
+static int
+at_in_flight(void)
+{
+	return state == AT_BUSY || state == AT_PROMPT || state == AT_DATA;
+}
+
+/*
+ * urc-anywhere: may the held URCs at the head of the queue go at this
+ * boundary?  At the latest when they are due, and before the final
+ * result of the command in flight; otherwise a coin decides, once per
+ * boundary.
+ */
+static void
+at_urc_gate(double now)
+{
+	struct item	*head = TAILQ_FIRST(&urcq), *next, *it;
+	int		 go = 0;
+
+	if (head == NULL || !head->held)
+		return;
+	next = TAILQ_FIRST(&resp);
+	if (head->deadline <= now)
+		go = 1;
+	else if (next != NULL && next->kind == IT_FINAL &&
+	    head->seq < next->seq)
+		go = 1;
+	else if (at_in_flight() && boundary_new) {
+		boundary_new = 0;
+		go = sim_random() & 1;
+	}
+	if (go)
+		TAILQ_FOREACH(it, &urcq, entry)
+			it->held = 0;
+}
+
+/*
+ * Hands whole items to the line, URCs only between items, and arms the
+ * timer for the next thing that waits (a split pause, a held URC).
+ */
+static void
+at_pump(void)
+{
+	struct timeval	 tv;
+	struct item	*u, *r;
+	double		 now, wake = 0.0, s;
+	size_t		 end;
+
+	if (pumping || state == AT_DOWN || !pty_is_up())
+		return;
+	pumping = 1;
+	evtimer_del(ev_pump);
+	for (;;) {
+		now = pace_now();
+		if (cur != NULL) {
+			if (pause_until > now) {
+				if (wake == 0.0 || pause_until < wake)
+					wake = pause_until;
+				break;
+			}
+			end = cur_cut > cur_off ? cur_cut : cur->len;
+			pty_send(cur->data + cur_off, end - cur_off);
+			out_bytes -= end - cur_off;
+			cur_off = end;
+			if (cur_off < cur->len) {
+				pause_until = now +
+				    (double)at_random_ms(AT_SPLIT_MS) / 1000.0;
+				log_msg("split: %zu of %zu bytes out, pause %.0f "
+				    "ms", cur_off, cur->len,
+				    (pause_until - now) * 1000.0);
+				continue;
+			}
+			item_done();
+			continue;
+		}
+		u = TAILQ_FIRST(&urcq);
+		r = TAILQ_FIRST(&resp);
+		/* The payload's echo is length-counted: no URC inside it. */
+		if (u != NULL && !(state == AT_DATA && modem_echo())) {
+			at_urc_gate(now);
+			if (!u->held && (r == NULL || u->seq < r->seq)) {
+				TAILQ_REMOVE(&urcq, u, entry);
+				item_start(u);
+				continue;
+			}
+			if (u->held && (wake == 0.0 || u->deadline < wake))
+				wake = u->deadline;
+		}
+		if (r != NULL && (u == NULL || u->held || r->seq < u->seq ||
+		    (state == AT_DATA && modem_echo()))) {
+			TAILQ_REMOVE(&resp, r, entry);
+			item_start(r);
+			continue;
+		}
+		break;
+	}
+	if (wake > 0.0) {
+		s = wake - pace_now();
+		if (s < 0.0001)
+			s = 0.0001;
+		tv.tv_sec = (time_t)s;
+		tv.tv_usec = (suseconds_t)((s - (double)tv.tv_sec) * 1e6) + 1;
+		evtimer_add(ev_pump, &tv);
+	}
+	pumping = 0;
+}
+
+static void
+at_pump_cb(evutil_socket_t fd, short what, void *arg)
+{
+	at_pump();
+}
+
+/* Appends a response item of the command in flight. */
+static void
+at_resp_add(struct item *it)
+{
+	log_bytes(it->kind == IT_BLOCK ? "tx block" : "tx", it->data,
+	    it->len);
+	TAILQ_INSERT_TAIL(&resp, it, entry);
+	out_bytes += it->len;
+	at_pump();
+}
+
+/* A URC is due: now, or at a later boundary with urc-anywhere. */
+static void
+at_urc_add(struct item *it)
+{
+	long	 ms;
+
+	if (opts.quirks & QUIRK_URC_ANYWHERE) {
+		it->held = sim_random() & 1;
+		ms = AT_HOLD_MIN_MS +
+		    at_random_ms(AT_HOLD_MAX_MS - AT_HOLD_MIN_MS);
+		it->deadline = pace_now() + (double)ms / 1000.0;
+		if (it->held)
+			log_msg("urc held for a later boundary (at most %ld ms)",
+			    ms);
+	}
+	TAILQ_INSERT_TAIL(&urcq, it, entry);
+	out_bytes += it->len;
+	at_pump();
+}
+
+/* Lets the current item out whole, before a byte that must not cut it. */
+static void
+at_flush_cur(void)
+{
+	if (cur == NULL)
+		return;
+	pty_send(cur->data + cur_off, cur->len - cur_off);
+	out_bytes -= cur->len - cur_off;
+	cur_off = cur->len;
+	item_done();
 }
 
 void
@@ -491,7 +923,7 @@ at_info(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	at_send_line(text, "tx");
+	at_resp_add(item_line(IT_LINE, text));
 	if (++ninfo == 1 && (opts.quirks & QUIRK_URC_IN_LIST))
 		at_urc("%s", AT_LIST_URC);
 }
@@ -507,24 +939,75 @@ at_info_data(const char *hdr, const void *data, size_t len)
 	n = snprintf(head, sizeof(head), "\r\n%s\r\n", hdr);
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return;
-	log_bytes("tx", head, (size_t)n);
-	log_bytes("tx data", data, len);
-	pty_send(head, (size_t)n);
-	pty_send(data, len);
-	pty_send("\r\n", 2);
+	at_resp_add(item_new(IT_BLOCK, head, data, len, "\r\n"));
 	ninfo++;
+}
+
+/* The final result goes now: the URCs held for it go first. */
+static void
+at_final_now(const char *text)
+{
+	struct item	*it;
+
+	/* They were due before the final result: it cannot overtake them. */
+	while ((it = TAILQ_FIRST(&prefinal)) != NULL) {
+		TAILQ_REMOVE(&prefinal, it, entry);
+		it->seq = ++item_seq;
+		TAILQ_INSERT_TAIL(&urcq, it, entry);
+		out_bytes += it->len;
+	}
+	at_resp_add(item_line(IT_FINAL, text));
+}
+
+static void
+at_deferred_cb(evutil_socket_t fd, short what, void *arg)
+{
+	if (!deferred_pending)
+		return;
+	deferred_pending = 0;
+	if (deferred_prompt) {
+		deferred_prompt = 0;
+		log_msg("late-prompt: the prompt goes now");
+		at_resp_add(item_new(IT_PROMPT, "\r\n> ", NULL, 0, ""));
+		if (data_done_waiting) {
+			data_done_waiting = 0;
+			at_finish_data();
+		}
+		return;
+	}
+	at_final_now(deferred_final);
+}
+
+/*
+ * The final result, ms milliseconds from now (URCs due meanwhile go out
+ * before it), or at once.
+ */
+void
+at_final_delay(const char *text, long ms)
+{
+	struct timeval	 tv;
+
+	if (!at_in_command("final result"))
+		return;
+	final_added = 1;
+	if (cmd_late_ms > ms)
+		ms = cmd_late_ms;
+	cmd_late_ms = -1;
+	if (ms <= 0) {
+		at_final_now(text);
+		return;
+	}
+	snprintf(deferred_final, sizeof(deferred_final), "%s", text);
+	deferred_pending = 1;
+	deferred_prompt = 0;
+	ms_to_tv(ms, &tv);
+	evtimer_add(ev_deferred, &tv);
 }
 
 void
 at_final(const char *text)
 {
-	if (!at_in_command("final result"))
-		return;
-	at_send_line(text, "tx");
-	final_queued = 1;
-	final_mark = pty_queued();
-	if (pty_written() >= final_mark)
-		at_written(pty_written());
+	at_final_delay(text, 0);
 }
 
 void
@@ -610,6 +1093,8 @@ void
 at_prompt(size_t len, void (*cb)(const uint8_t *, size_t, void *),
     void *arg)
 {
+	struct timeval	 tv;
+
 	if (!at_in_command("prompt"))
 		return;
 	payload_len = len;
@@ -618,19 +1103,38 @@ at_prompt(size_t len, void (*cb)(const uint8_t *, size_t, void *),
 	payload_arg = arg;
 	if (opts.quirks & QUIRK_URC_BEFORE_PROMPT)
 		at_urc("%s", AT_LIST_URC);
-	log_msg("tx: \\r\\n> ");
-	pty_send("\r\n> ", 4);
+	if (late_prompt_ms >= 0) {
+		/*
+		 * late-prompt: the modem reads payload at once, as a real
+		 * one reads whatever follows the command line, but says
+		 * "> " only later.  The host may give up waiting meanwhile:
+		 * no violation, and what it sends is payload.
+		 */
+		log_msg("late-prompt: \"> \" of \"%s\" comes %ld ms late",
+		    current, late_prompt_ms);
+		violated = 1;
+		deferred_pending = 1;
+		deferred_prompt = 1;
+		ms_to_tv(late_prompt_ms, &tv);
+		late_prompt_ms = -1;
+		evtimer_add(ev_deferred, &tv);
+		state = AT_DATA;
+		at_replay();
+		return;
+	}
 	state = AT_PROMPT;
-	prompt_mark = pty_queued();
-	if (pty_written() >= prompt_mark)
+	prompt_out = 0;
+	at_resp_add(item_new(IT_PROMPT, "\r\n> ", NULL, 0, ""));
+	if (state == AT_PROMPT && prompt_out && pty_written() >= prompt_mark)
 		at_written(pty_written());
 }
 
 void
 at_urc(const char *fmt, ...)
 {
-	char	 text[AT_INFO_MAX];
-	va_list	 ap;
+	struct item	*it;
+	char		 text[AT_INFO_MAX];
+	va_list		 ap;
 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
@@ -643,7 +1147,9 @@ at_urc(const char *fmt, ...)
 		log_msg("urc to another port: %s", text);
 		return;
 	}
-	at_send_line(text, "urc");
+	it = item_line(IT_URC, text);
+	log_bytes("urc", it->data, it->len);
+	at_urc_add(it);
 }
 
 void
@@ -661,13 +1167,67 @@ at_urc_data(const char *hdr, const void *data, size_t len)
 		return;
 	log_bytes("urc", head, (size_t)n);
 	log_bytes("urc data", data, len);
-	pty_send(head, (size_t)n);
-	pty_send(data, len);
-	pty_send("\r\n", 2);
+	at_urc_add(item_new(IT_URC, head, data, len, "\r\n"));
+}
+
+/*
+ * A URC that goes out just before the final result of the command in
+ * flight (closed-in-response).
+ */
+void
+at_urc_before_final(const char *fmt, ...)
+{
+	struct item	*it;
+	char		 text[AT_INFO_MAX];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (!at_in_command("URC before the final result")) {
+		at_urc("%s", text);
+		return;
+	}
+	log_msg("urc held for the final result: %s", text);
+	it = item_line(IT_URC, text);
+	TAILQ_INSERT_TAIL(&prefinal, it, entry);
+}
+
+/*
+ * Bytes that bypass the queues (boot and power URCs, garbage): what is
+ * ready goes first, and never inside an item.
+ */
+void
+at_raw(const void *buf, size_t len)
+{
+	at_pump();
+	at_flush_cur();
+	pty_send(buf, len);
 }
 
 void
 at_line_force(const char *text)
 {
-	at_send_line(text, "urc");
+	char	 buf[AT_INFO_MAX + 8];
+	int	 n;
+
+	n = snprintf(buf, sizeof(buf), "\r\n%s\r\n", text);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return;
+	log_bytes("urc", buf, (size_t)n);
+	at_raw(buf, (size_t)n);
+}
+
+/* Control: the next QISEND prompt comes ms late. */
+void
+at_set_late_prompt(long ms)
+{
+	late_prompt_ms = ms;
+}
+
+/* Control: the next command's final result comes ms late. */
+void
+at_set_late_answer(long ms)
+{
+	late_answer_ms = ms;
 }

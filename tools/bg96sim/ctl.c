@@ -22,6 +22,8 @@
 #define CTL_SECS_MAX	3600
 #define CTL_GARBAGE_MAX	65536
 #define CTL_REBOOT_MS	300	/* POWERED DOWN to RDY */
+#define CTL_MS_MAX	600000	/* late-prompt, late-answer */
+#define CTL_SEND_FAIL_MAX 100000
 
 struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 entry;
@@ -220,7 +222,7 @@ ctl_garbage(long n)
 	buf[n] = '\r';
 	buf[n + 1] = '\n';
 	log_bytes("garbage", buf, (size_t)n + 2);
-	pty_send(buf, (size_t)n + 2);
+	at_raw(buf, (size_t)n + 2);
 	free(buf);
 }
 
@@ -267,12 +269,27 @@ ctl_handle(struct evbuffer *out, char *line)
 	} else if (strcmp(verb, "send-fail") == 0) {
 		if (arg != NULL && strcmp(arg, "on") == 0)
 			slot_set_send_fail(1);
-		else if (arg != NULL && strcmp(arg, "off") == 0)
+		else if (arg != NULL && strcmp(arg, "off") == 0) {
 			slot_set_send_fail(0);
+			slot_set_send_fail_count(0);
+		} else if ((n = ctl_number(arg, CTL_SEND_FAIL_MAX)) >= 0)
+			slot_set_send_fail_count(n);
 		else {
-			ctl_error(out, "usage: send-fail on|off");
+			ctl_error(out, "usage: send-fail on|off|N");
 			return;
 		}
+	} else if (strcmp(verb, "late-prompt") == 0) {
+		if ((n = ctl_number(arg, CTL_MS_MAX)) < 0) {
+			ctl_error(out, "usage: late-prompt MS");
+			return;
+		}
+		at_set_late_prompt(n);
+	} else if (strcmp(verb, "late-answer") == 0) {
+		if ((n = ctl_number(arg, CTL_MS_MAX)) < 0) {
+			ctl_error(out, "usage: late-answer MS");
+			return;
+		}
+		at_set_late_answer(n);
 	} else if (strcmp(verb, "urc-storm") == 0) {
 		long	 i;
 

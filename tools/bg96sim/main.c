@@ -46,6 +46,12 @@ static const struct {
 	{ "urc-before-prompt",	QUIRK_URC_BEFORE_PROMPT },
 	{ "cme-tcpip",		QUIRK_CME_TCPIP },
 	{ "urcport-usbat",	QUIRK_URCPORT_USBAT },
+	{ "urc-anywhere",	QUIRK_URC_ANYWHERE },
+	{ "recv-in-empty-read",	QUIRK_RECV_IN_EMPTY },
+	{ "closed-in-response",	QUIRK_CLOSED_IN_RESP },
+	{ "split-response",	QUIRK_SPLIT_RESPONSE },
+	{ "slow-answers",	QUIRK_SLOW_ANSWERS },
+	{ "adversarial",	QUIRK_ADVERSARIAL },
 };
 
 static void
@@ -57,7 +63,8 @@ usage(FILE *fp)
 "               [--quirks LIST] [--rx-buf BYTES] [--tx-buf BYTES]\n"
 "               [--allow-remote] [--log FILE] [--register-delay-ms N]\n"
 "quirks: recv-len state3 boot-urcs urc-in-list urc-before-prompt cme-tcpip\n"
-"        urcport-usbat\n"
+"        urcport-usbat urc-anywhere recv-in-empty-read closed-in-response\n"
+"        split-response slow-answers adversarial\n"
 "exit: 0 on SIGTERM/SIGINT, 3 if the host violated the protocol\n");
 }
 
@@ -380,8 +387,9 @@ main(int argc, char **argv)
 		ctl_close();
 		return 1;
 	}
-	log_msg("bg96sim ready on %s (baud %ld, latency %ld ms, quirks 0x%x)",
-	    opts.link, opts.baud, opts.latency_ms, opts.quirks);
+	log_msg("bg96sim ready on %s (baud %ld, latency %ld ms, quirks 0x%x, "
+	    "seed %lu)", opts.link, opts.baud, opts.latency_ms, opts.quirks,
+	    (unsigned long)opts.seed);
 
 	event_base_dispatch(base);
 

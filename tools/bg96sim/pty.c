@@ -26,7 +26,6 @@
 #include "sim.h"
 
 #define PTY_READ_MAX	4096
-#define PTY_READ_CHUNK	16	/* paced input: wait for at least this much */
 #define PTY_LOW_WATER	16384	/* push readers resume below this */
 #define PTY_RETRY_MS	100
 
@@ -221,8 +220,6 @@ pty_send(const void *buf, size_t len)
 {
 	if (master == -1 || len == 0)
 		return;
-	if (evbuffer_get_length(outbuf) == 0 && !wr_pending)
-		pace_idle(&pout);
 	if (evbuffer_add(outbuf, buf, len) == -1) {
 		log_msg("pty: out of memory");
 		exit(1);
@@ -255,19 +252,23 @@ pty_bytes_in(void)
 	return bytes_in;
 }
 
-/* Arms the writer: the fd event, or a timer while the bucket is empty. */
+/*
+ * Arms the writer: the fd event once a chunk (or all that is pending, if
+ * less) has had its line time, a timer until then.
+ */
 static void
 pty_kick(void)
 {
 	struct timeval	 tv;
-	size_t		 pending;
+	size_t		 pending, want;
 
 	if (master == -1 || stalled || wr_pending)
 		return;
 	if ((pending = evbuffer_get_length(outbuf)) == 0)
 		return;
-	if (pace_avail(&pout) == 0) {
-		pace_delay(&pout, pending, &tv);
+	want = pace_chunk(&pout, pending);
+	if (pace_avail(&pout) < want) {
+		pace_delay(&pout, want, &tv);
 		evtimer_add(ev_wr_wait, &tv);
 	} else
 		event_add(ev_wr, NULL);
@@ -285,7 +286,7 @@ pty_write_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	if ((n = evbuffer_get_length(outbuf)) == 0)
 		return;
-	if ((avail = pace_avail(&pout)) == 0) {
+	if ((avail = pace_avail(&pout)) < pace_chunk(&pout, n)) {
 		pty_kick();
 		return;
 	}
@@ -296,7 +297,12 @@ pty_write_cb(evutil_socket_t fd, short what, void *arg)
 	w = evbuffer_write_atmost(outbuf, master, (ssize_t)n);
 	if (w < 0) {
 		if (errno == EAGAIN || errno == EINTR) {
-			/* The host is not reading: wait for room. */
+			/*
+			 * The host is not reading: wait for room.  The line
+			 * stands still meanwhile (flow control), so nothing
+			 * is banked for when it reads again.
+			 */
+			pace_idle(&pout);
 			event_add(ev_wr, NULL);
 			wr_pending = 1;
 			return;
@@ -306,6 +312,9 @@ pty_write_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	pace_take(&pout, (size_t)w);
 	written += (uint64_t)w;
+	/* Dry, or the pty is full: the next byte is timed afresh. */
+	if (evbuffer_get_length(outbuf) == 0 || (size_t)w < n)
+		pace_idle(&pout);
 	at_written(written);
 	if (evbuffer_get_length(outbuf) < PTY_LOW_WATER)
 		slot_output_drained();
@@ -317,24 +326,40 @@ pty_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct timeval	 tv;
 	uint8_t		 buf[PTY_READ_MAX];
-	size_t		 avail;
+	size_t		 avail, want;
 	ssize_t		 n;
+	int		 waiting = 0;
 
 	if (master == -1 || stalled)
 		return;
-	if ((avail = pace_avail(&pin)) == 0) {
-		/* Input budget spent: stop reading the master for a while. */
-		event_del(ev_rd);
-		pace_delay(&pin, PTY_READ_CHUNK, &tv);
-		evtimer_add(ev_rd_wait, &tv);
-		return;
-	}
+	if (opts.baud > 0) {
+		/*
+		 * Input is consumed at the line rate: the bytes the host
+		 * wrote are taken no faster than a UART would have carried
+		 * them, timed from when they were there (pace_avail starts
+		 * an idle line now).
+		 */
+		if (ioctl(master, FIONREAD, &waiting) == -1 || waiting < 1)
+			waiting = 1;
+		want = pace_chunk(&pin, (size_t)waiting);
+		if ((avail = pace_avail(&pin)) < want) {
+			event_del(ev_rd);
+			pace_delay(&pin, want, &tv);
+			evtimer_add(ev_rd_wait, &tv);
+			return;
+		}
+	} else
+		avail = sizeof(buf);
 	if (avail > sizeof(buf))
 		avail = sizeof(buf);
 	n = read(master, buf, avail);
 	if (n > 0) {
 		pace_take(&pin, (size_t)n);
 		bytes_in += (uint64_t)n;
+		/* Nothing more waiting: the input line is idle from here. */
+		if (opts.baud > 0 && (ioctl(master, FIONREAD, &waiting) == -1 ||
+		    waiting == 0))
+			pace_idle(&pin);
 		at_input(buf, (size_t)n);
 		return;
 	}

@@ -34,6 +34,16 @@ struct timeval;
 #define QUIRK_URC_BEFORE_PROMPT	0x10	/* URC just before "\r\n> " */
 #define QUIRK_CME_TCPIP		0x20	/* TCP/IP errors as +CME ERROR: 5xx */
 #define QUIRK_URCPORT_USBAT	0x40	/* URCs go to usbat until AT+QURCCFG */
+#define QUIRK_URC_ANYWHERE	0x80	/* due URCs at any later line boundary */
+#define QUIRK_RECV_IN_EMPTY	0x100	/* recv URC between "+QIRD: 0" and OK */
+#define QUIRK_CLOSED_IN_RESP	0x200	/* "closed" inside the slot's next answer */
+#define QUIRK_SPLIT_RESPONSE	0x400	/* pauses inside responses */
+#define QUIRK_SLOW_ANSWERS	0x800	/* answers up to 200 ms late */
+/* "adversarial": where and when, never what (no firmware variation). */
+#define QUIRK_ADVERSARIAL	(QUIRK_URC_ANYWHERE | QUIRK_RECV_IN_EMPTY | \
+				 QUIRK_CLOSED_IN_RESP | QUIRK_SPLIT_RESPONSE | \
+				 QUIRK_SLOW_ANSWERS | QUIRK_URC_IN_LIST | \
+				 QUIRK_URC_BEFORE_PROMPT)
 
 struct sim_host {
 	char	 name[64];
@@ -80,21 +90,28 @@ void		 log_bytes(const char *, const void *, size_t);
 /* Escapes len bytes into out (always NUL-terminated); returns out. */
 char		*log_escape(char *, size_t, const void *, size_t);
 
-/* pace.c: token bucket at baud/10 bytes per second. */
+/*
+ * pace.c: one direction of the line at baud/10 bytes per second, with no
+ * idle time banked (a byte after an idle moment t0 completes at t0 + one
+ * byte time at the earliest).
+ */
 struct pace {
 	double		 rate;		/* bytes per second, 0: unpaced */
 	double		 chunk;		/* bytes released at a time */
-	double		 burst;		/* most the bucket holds */
-	double		 tokens;
-	double		 last;		/* seconds, CLOCK_MONOTONIC */
+	double		 line_t;	/* completion of the last byte released */
+	int		 idle;		/* the line ran dry since */
 };
+double		 pace_now(void);
 void		 pace_init(struct pace *, long);
-/* Bytes that may go now (SIZE_MAX when unpaced). */
+/* Bytes that may go now (SIZE_MAX when unpaced); starts an idle line. */
 size_t		 pace_avail(struct pace *);
+void		 pace_start(struct pace *);
 void		 pace_idle(struct pace *);
 void		 pace_take(struct pace *, size_t);
 /* How long until want bytes (at most a chunk) may go. */
 void		 pace_delay(struct pace *, size_t, struct timeval *);
+/* Bytes to wait for before a release: a chunk, or all of fewer. */
+size_t		 pace_chunk(const struct pace *, size_t);
 
 /* pty.c */
 int		 pty_open(void);
@@ -146,6 +163,8 @@ void		 at_info(const char *, ...)
 /* "\r\n<hdr>\r\n<data>\r\n": a length-counted info block (QIRD). */
 void		 at_info_data(const char *, const void *, size_t);
 void		 at_final(const char *);
+/* The final result ms milliseconds from now; URCs due meanwhile first. */
+void		 at_final_delay(const char *, long);
 void		 at_ok(void);
 void		 at_error(void);
 /* ERROR or +CME ERROR: <code> as AT+CMEE says. */
@@ -159,6 +178,15 @@ void		 at_urc(const char *, ...)
 void		 at_urc_data(const char *, const void *, size_t);
 /* A line written whatever the URC port (boot and power URCs). */
 void		 at_line_force(const char *);
+/* A URC just before the final result of the command in flight. */
+void		 at_urc_before_final(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+/* Raw bytes past the queues, never inside an item (garbage). */
+void		 at_raw(const void *, size_t);
+/* Output produced but not handed to the line yet. */
+size_t		 at_pending(void);
+void		 at_set_late_prompt(long);
+void		 at_set_late_answer(long);
 
 /* cmd.c: modem state and the command table. */
 void		 cmd_dispatch(struct at_cmd *);
@@ -183,6 +211,8 @@ void		 slot_ctx_down(int, int);
 void		 slot_output_drained(void);
 void		 slot_set_silence(int);
 void		 slot_set_send_fail(int);
+/* The next n QISENDs answer SEND FAIL. */
+void		 slot_set_send_fail_count(long);
 /* Appends the "slots" JSON array. */
 void		 slot_stats(struct evbuffer *);
 /* Resolves an IP literal or a --hosts name: 0, or -1. */

@@ -35,6 +35,10 @@
 #define SLOT_DGRAM_MAX		65536
 #define SLOT_CLOSE_TIMEOUT	10	/* AT+QICLOSE default <timeout>, s */
 #define SLOT_LISTEN_BACKLOG	16
+#define SLOT_CLOSED_HOLD_MIN_MS	200	/* closed-in-response: the URC is out */
+#define SLOT_CLOSED_HOLD_MAX_MS	1000	/* by then if no answer concerns it */
+#define SLOT_EMPTY_WAIT_MIN_MS	20	/* recv-in-empty-read: OK of an empty */
+#define SLOT_EMPTY_WAIT_MAX_MS	80	/* read comes this much later */
 
 enum slot_type {
 	SLOT_TCP,
@@ -78,12 +82,14 @@ struct slot {
 	int			 reading;	/* ev_rd is added */
 	int			 push_wait;	/* push paused for the line */
 	int			 closing;	/* AT+QICLOSE waits for tx */
+	int			 closed_held;	/* closed-in-response: URC owed */
 	char			 ip[64];
 	int			 rport;
 	int			 lport;
 	struct event		*ev_rd;
 	struct event		*ev_wr;
 	struct event		*ev_tmo;
+	struct event		*ev_closed;	/* closed_held: out by then */
 	struct evbuffer		*rx;		/* stream data */
 	TAILQ_HEAD(, dgram)	 dq;		/* datagrams */
 	size_t			 rx_len;	/* unread bytes, either kind */
@@ -99,11 +105,13 @@ struct slot {
 static struct slot	 slots[SIM_NSLOTS];
 static int		 silence;
 static int		 send_fail;	/* control "send-fail on" */
+static long		 send_fail_n;	/* control "send-fail N" */
 static uint8_t		 iobuf[SLOT_DGRAM_MAX];
 
 static void	 slot_read_cb(evutil_socket_t, short, void *);
 static void	 slot_write_cb(evutil_socket_t, short, void *);
 static void	 slot_tmo_cb(evutil_socket_t, short, void *);
+static void	 slot_closed_cb(evutil_socket_t, short, void *);
 
 void
 slot_init(void)
@@ -118,7 +126,9 @@ slot_init(void)
 		TAILQ_INIT(&s->dq);
 		if ((s->rx = evbuffer_new()) == NULL ||
 		    (s->tx = evbuffer_new()) == NULL ||
-		    (s->ev_tmo = evtimer_new(base, slot_tmo_cb, s)) == NULL) {
+		    (s->ev_tmo = evtimer_new(base, slot_tmo_cb, s)) == NULL ||
+		    (s->ev_closed = evtimer_new(base, slot_closed_cb, s)) ==
+		    NULL) {
 			log_msg("slot: out of memory");
 			exit(1);
 		}
@@ -130,6 +140,13 @@ slot_set_send_fail(int on)
 {
 	send_fail = on;
 	log_msg("send-fail %s", on ? "on" : "off");
+}
+
+void
+slot_set_send_fail_count(long n)
+{
+	send_fail_n = n;
+	log_msg("send-fail: the next %ld QISENDs fail", n);
 }
 
 void
@@ -206,6 +223,8 @@ slot_free(struct slot *s)
 		    (unsigned long long)s->tx_total);
 	slot_release_fd(s);
 	evtimer_del(s->ev_tmo);
+	evtimer_del(s->ev_closed);
+	s->closed_held = 0;
 	evbuffer_drain(s->rx, evbuffer_get_length(s->rx));
 	while ((d = TAILQ_FIRST(&s->dq)) != NULL) {
 		TAILQ_REMOVE(&s->dq, d, entry);
@@ -235,10 +254,13 @@ slot_reset_all(void)
 }
 
 /* The pending AT+QICLOSE is answered now. */
+static void	 slot_closed_due(struct slot *);
+
 static void
 slot_close_done(struct slot *s)
 {
 	s->closing = 0;
+	slot_closed_due(s);
 	slot_free(s);
 	at_ok();
 }
@@ -494,12 +516,56 @@ slot_open_server(struct slot *s, const char *host)
 static void
 slot_remote_closed(struct slot *s, const char *why)
 {
+	struct timeval	 tv;
+	long		 ms;
+
 	if (s->state != SLOT_CONNECTED)
 		return;
 	log_msg("slot %d: remote closed (%s)", s->id, why);
 	slot_read_off(s);
 	s->state = SLOT_CLOSING;
+	if (opts.quirks & QUIRK_CLOSED_IN_RESP) {
+		/*
+		 * The URC is owed from now on, and comes inside the next
+		 * answer about this slot, or by itself after a while.
+		 */
+		ms = SLOT_CLOSED_HOLD_MIN_MS + (long)(sim_random() %
+		    (SLOT_CLOSED_HOLD_MAX_MS - SLOT_CLOSED_HOLD_MIN_MS + 1));
+		s->closed_held = 1;
+		tv.tv_sec = ms / 1000;
+		tv.tv_usec = (ms % 1000) * 1000;
+		evtimer_add(s->ev_closed, &tv);
+		log_msg("slot %d: \"closed\" URC held (at most %ld ms)", s->id,
+		    ms);
+		return;
+	}
 	at_urc("+QIURC: \"closed\",%d", s->id);
+}
+
+static void
+slot_closed_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct slot	*s = arg;
+
+	if (!s->closed_held)
+		return;
+	s->closed_held = 0;
+	at_urc("+QIURC: \"closed\",%d", s->id);
+}
+
+/*
+ * closed-in-response: the command in flight concerns s, so a "closed"
+ * URC owed for it goes out inside the answer, just before the final
+ * result.
+ */
+static void
+slot_closed_due(struct slot *s)
+{
+	if (!s->closed_held)
+		return;
+	s->closed_held = 0;
+	evtimer_del(s->ev_closed);
+	at_urc_before_final("+QIURC: \"closed\",%d", s->id);
 }
 
 static void
@@ -542,7 +608,7 @@ slot_read_stream(struct slot *s)
 	ssize_t	 n;
 
 	if (s->access == 1) {
-		if (pty_pending() > SLOT_PUSH_HIGH_WATER) {
+		if (pty_pending() + at_pending() > SLOT_PUSH_HIGH_WATER) {
 			slot_push_pause(s);
 			return;
 		}
@@ -593,7 +659,8 @@ slot_read_dgram(struct slot *s)
 	ssize_t			 n;
 	int			 port;
 
-	if (s->access == 1 && pty_pending() > SLOT_PUSH_HIGH_WATER) {
+	if (s->access == 1 &&
+	    pty_pending() + at_pending() > SLOT_PUSH_HIGH_WATER) {
 		slot_push_pause(s);
 		return;
 	}
@@ -903,6 +970,7 @@ cmd_qiclose(struct at_cmd *c)
 		evtimer_add(s->ev_tmo, &tv);
 		return;
 	}
+	slot_closed_due(s);
 	slot_free(s);
 	at_ok();
 }
@@ -913,13 +981,16 @@ slot_payload(const uint8_t *data, size_t len, void *arg)
 	struct slot	*s = arg;
 	ssize_t		 n;
 
+	slot_closed_due(s);
 	if (s->state != SLOT_CONNECTED || s->fd == -1) {
 		log_msg("slot %d: closed during the send", s->id);
 		at_tcpip_error(567);
 		return;
 	}
-	if (send_fail) {
-		log_msg("slot %d: send-fail on: SEND FAIL", s->id);
+	if (send_fail || send_fail_n > 0) {
+		if (send_fail_n > 0)
+			send_fail_n--;
+		log_msg("slot %d: send-fail: SEND FAIL", s->id);
 		at_final("SEND FAIL");
 		return;
 	}
@@ -994,6 +1065,7 @@ cmd_qisend(struct at_cmd *c)
 		return;
 	}
 	s = &slots[id];
+	slot_closed_due(s);
 	if (c->nargs == 2 && len == 0) {
 		if (s->state == SLOT_FREE) {
 			at_tcpip_error(567);
@@ -1025,6 +1097,27 @@ cmd_qisend(struct at_cmd *c)
 		return;
 	}
 	at_prompt((size_t)len, slot_payload, s);
+}
+
+/*
+ * "+QIRD: 0": the buffer is drained, so the recv URC is armed again.
+ * recv-in-empty-read: data that is already arriving is taken in at once,
+ * and the OK comes a little later, so data that arrives meanwhile is
+ * announced between "+QIRD: 0" and OK (once: the URC disarms).
+ */
+static void
+slot_empty_read(struct slot *s)
+{
+	s->armed = 1;
+	at_info("+QIRD: 0");
+	if (!(opts.quirks & QUIRK_RECV_IN_EMPTY) || s->access != 0) {
+		at_ok();
+		return;
+	}
+	if (s->state == SLOT_CONNECTED && s->fd != -1 && s->reading)
+		slot_read_cb(s->fd, EV_READ, s);
+	at_final_delay("OK", SLOT_EMPTY_WAIT_MIN_MS + (long)(sim_random() %
+	    (SLOT_EMPTY_WAIT_MAX_MS - SLOT_EMPTY_WAIT_MIN_MS + 1)));
 }
 
 void
@@ -1065,6 +1158,7 @@ cmd_qird(struct at_cmd *c)
 		at_tcpip_error(567);
 		return;
 	}
+	slot_closed_due(s);
 	if (counters) {
 		at_info("+QIRD: %llu,%llu,%zu", (unsigned long long)s->rx_total,
 		    (unsigned long long)s->rx_read, s->rx_len);
@@ -1074,9 +1168,7 @@ cmd_qird(struct at_cmd *c)
 	if (s->type == SLOT_TCP || s->type == SLOT_INCOMING) {
 		n = s->rx_len < (size_t)len ? s->rx_len : (size_t)len;
 		if (n == 0) {
-			s->armed = 1;
-			at_info("+QIRD: 0");
-			at_ok();
+			slot_empty_read(s);
 			return;
 		}
 		snprintf(hdr, sizeof(hdr), "+QIRD: %zu", n);
@@ -1085,9 +1177,7 @@ cmd_qird(struct at_cmd *c)
 	} else {
 		/* One whole datagram per read, whatever <read_length>. */
 		if ((d = TAILQ_FIRST(&s->dq)) == NULL) {
-			s->armed = 1;
-			at_info("+QIRD: 0");
-			at_ok();
+			slot_empty_read(s);
 			return;
 		}
 		n = d->len;
@@ -1151,6 +1241,7 @@ cmd_qistate(struct at_cmd *c)
 		    (mode == 1 && i != arg))
 			continue;
 		slot_state_line(&slots[i]);
+		slot_closed_due(&slots[i]);
 	}
 	at_ok();
 }
@@ -1191,6 +1282,7 @@ slot_fini(void)
 	slot_reset_all();
 	for (i = 0; i < SIM_NSLOTS; i++) {
 		event_free(slots[i].ev_tmo);
+		event_free(slots[i].ev_closed);
 		evbuffer_free(slots[i].rx);
 		evbuffer_free(slots[i].tx);
 	}
