@@ -322,13 +322,17 @@ slot_qiopen_done(void *arg, enum atq_result res, const struct at_event *ev)
 	struct msock	*s = arg;
 
 	s->busy = NULL;
-	if (res == ATQ_RES_OK) {
-		/* Accepted; the outcome comes as +QIOPEN: id,err. */
-		slot_continue(s);
-		return;
-	}
 	if (res == ATQ_RES_ABORTED) {
 		slot_aborted(s);
+		return;
+	}
+	/*
+	 * Accepted (the outcome comes as +QIOPEN: id,err), or the outcome
+	 * came already: a +QIOPEN URC may precede a late OK, and once the
+	 * owner was told, a timeout of that OK changes nothing.
+	 */
+	if (res == ATQ_RES_OK || s->state != SLOT_OPENING) {
+		slot_continue(s);
 		return;
 	}
 	slot_tell_opened(s, res == ATQ_RES_TIMEOUT ? MSOCK_ERR_MODEM :
