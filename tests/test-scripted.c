@@ -404,6 +404,27 @@ START_TEST(qiopen_urc_before_late_ok)
 }
 END_TEST
 
+/*
+ * A recv URC lost on the line (here: garbled) must not leave the client
+ * waiting forever: an unread buffer-mode slot is read after a while.
+ */
+START_TEST(lost_recv_urc_is_polled)
+{
+	struct sm	*t = the_sm = sm_new_slots();
+	struct own	 o;
+
+	msockset_set_rx_poll(sm_set(t), 400);
+	open_slot(t, &o, MSOCK_TCP, QIOPEN_TCP11);
+	sm_send(t, "\r\n+QIURC: \"re\x01cv\",11\r\n");	/* garbled */
+	read_answer(t, "11", "found");
+	sm_expect(t, "AT+QIRD=11\r");
+	sm_send(t, "\r\n+QIRD: 0\r\n\r\nOK\r\n");
+	ck_assert_uint_eq(o.downlen, 5);
+	ck_assert_uint_ge(msockset_counters(sm_set(t))->rx_polls, 1);
+	sm_free(t);
+}
+END_TEST
+
 static bool
 is_accepted(void *arg)
 {
@@ -1000,6 +1021,7 @@ scripted_suite(void)
 	tcase_add_test(tc, d06_truncated_incoming_urc);
 	tcase_add_test(tc, d08_send_error_reads_the_rest);
 	tcase_add_test(tc, qiopen_urc_before_late_ok);
+	tcase_add_test(tc, lost_recv_urc_is_polled);
 	tcase_add_test(tc, d11_final_result_ended_by_cr);
 	tcase_add_loop_test(tc, d12_udp_service_empty_read_layouts, 0, 6);
 	tcase_add_test(tc, udp_service_sender);
