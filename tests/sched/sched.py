@@ -1094,6 +1094,12 @@ class Sched:
             if not self.run_round(r):
                 self.failed_round = i
                 return False
+        # One-shot faults wait for the command they delay: one that found
+        # no command in its round must not act in the fault-free one.
+        for cmd, feature in (("late-prompt 0", "late-prompt"),
+                             ("late-answer 0", "late-answer")):
+            if self.features.get(feature):
+                self.env.sim_cmd(cmd)
         r = Round(self.seed, self.args.rounds, self.line_rate / 4.0,
                   final=True)
         self.round = r
