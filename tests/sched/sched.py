@@ -1097,7 +1097,8 @@ class Sched:
         # One-shot faults wait for the command they delay: one that found
         # no command in its round must not act in the fault-free one.
         for cmd, feature in (("late-prompt 0", "late-prompt"),
-                             ("late-answer 0", "late-answer")):
+                             ("late-answer 0", "late-answer"),
+                             ("send-fail off", "send-fail-n")):
             if self.features.get(feature):
                 self.env.sim_cmd(cmd)
         r = Round(self.seed, self.args.rounds, self.line_rate / 4.0,
