@@ -45,6 +45,7 @@ struct sm {
 	uint8_t			 rx[SM_RX_MAX];	/* written by the daemon */
 	size_t			 rxlen;
 	char			 cmd[1024];
+	const char		*inject;	/* sm_bringup(): URC per gap */
 };
 
 static void
@@ -391,14 +392,24 @@ sm_bringup(struct sm *t, const char *qistate)
 		if (modem_state(t->st->modem) == MODEM_READY)
 			break;
 		cmd = sm_next_cmd(t);
+		if (t->inject != NULL)
+			sm_send(t, t->inject);
 		if (strcmp(cmd, "AT+QISTATE") == 0)
 			sm_send(t, qistate);
 		for (i = 0; i < sizeof(sm_answers) / sizeof(sm_answers[0]);
 		    i++)
 			if (strcmp(cmd, sm_answers[i].cmd) == 0)
 				sm_send(t, sm_answers[i].answer);
+		if (t->inject != NULL)
+			sm_send(t, t->inject);
 		sm_send(t, "\r\nOK\r\n");
 	}
+}
+
+void
+sm_inject(struct sm *t, const char *urc)
+{
+	t->inject = urc;
 }
 
 int

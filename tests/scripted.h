@@ -65,6 +65,8 @@ void		 sm_run(struct sm *, int ms);
  * closed with AT+QICLOSE=id,1 and are answered OK.
  */
 void		 sm_bringup(struct sm *, const char *qistate);
+/* sm_bringup() also writes urc before and after every answer's lines. */
+void		 sm_inject(struct sm *, const char *urc);
 
 /* Connect a Unix stream client to endpoint name's socket file. */
 int		 sm_connect(struct sm *, const char *name);

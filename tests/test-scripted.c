@@ -778,6 +778,31 @@ START_TEST(d07_stale_push_socket_payload)
 }
 END_TEST
 
+/*
+ * URCs inside every bring-up answer (before and after the information
+ * lines of AT+QISTATE, AT+QIACT?, AT+CEREG? ...): bring-up completes and
+ * the stale socket is still found and closed.
+ */
+START_TEST(urcs_inside_bringup_answers)
+{
+	struct sm	*t = the_sm = sm_new_stack(EP_TCP);
+	static const char *urcs[] = {
+		"\r\n+QIND: \"csq\",20,99\r\n",
+		"\r\n+QIURC: \"recv\",3\r\n",
+		"\r\n+QIURC: \"closed\",3\r\n",
+		"\r\n+CEREG: 1\r\n",
+	};
+
+	sm_inject(t, urcs[_i]);
+	sm_bringup(t, "\r\n+QISTATE: 3,\"TCP\",\"192.0.2.1\",80,4000,4,1,0,0,"
+	    "\"uart1\"\r\n");
+	ck_assert_uint_eq(modem_counters(sm_stack(t)->modem)->bringups, 1);
+	ck_assert_uint_eq(modem_counters(sm_stack(t)->modem)->reboots, 0);
+	ck_assert_int_eq(msockset_free_slots(sm_set(t)), AT_NSLOTS);
+	sm_free(t);
+}
+END_TEST
+
 /* ... and the stale socket is closed during bring-up. */
 START_TEST(stale_socket_closed)
 {
@@ -1031,6 +1056,7 @@ scripted_suite(void)
 	tcase_set_timeout(st, 60);
 	tcase_add_test(st, d07_stale_push_socket_payload);
 	tcase_add_test(st, stale_socket_closed);
+	tcase_add_loop_test(st, urcs_inside_bringup_answers, 0, 4);
 	tcase_add_test(st, d09_linger_is_bounded);
 	tcase_add_test(st, d10_qiopen_561_checks_the_context);
 	tcase_add_test(st, d10_echo_means_restart);
