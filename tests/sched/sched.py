@@ -167,7 +167,7 @@ class Client:
             self.n = self.window = 0
         else:
             self.mode = None
-            self.n = rng.randint(3, 30)
+            self.n = rng.randint(3, 12)
             self.window = rng.choice((1, 2, 4, 8))
             self.length = 0
             self.sizes = [rng.randint(UMIN, 1460) for _ in range(self.n)]
