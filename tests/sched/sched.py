@@ -736,19 +736,24 @@ class Sched:
         state = {}              # seq -> [status, time sent]
         nseq = 0
         res = dict(sent=0, intact=0, lost=0, late=0, how="done")
+        n = c.n
         while True:
             t = now()
             if t >= deadline:
                 res["how"] = "timeout"
                 break
             for q, v in state.items():
-                if v[0] == "p" and t - v[1] > LOSS_S * self.scale:
+                if v[0] == "p" and t - v[1] > c.loss_s:
                     v[0] = "l"
                     res["lost"] += 1
             pending = sum(1 for v in state.values() if v[0] == "p")
-            if nseq >= c.n and not pending:
+            if nseq < n and t > deadline - c.loss_s - 10.0 * self.scale:
+                res["unsent"] = n - nseq      # out of time: stop sending
+                res["how"] = "out of time"
+                n = nseq
+            if nseq >= n and not pending:
                 break
-            if nseq < c.n and pending < c.window:
+            if nseq < n and pending < c.window:
                 d = make_dgram(c.cid, nseq, c.sizes[nseq], rng)
                 try:
                     send(d)
@@ -914,7 +919,12 @@ class Sched:
             ", ".join("%s at %.2f" % (f.describe(), f.at) for f in r.faults)
             or "none", budget))
         threads = []
+        # A datagram not back after loss_s is lost.  It shares the line
+        # with the round's other traffic: give it the time that takes.
+        loss_s = min(LOSS_S * self.scale + moved / self.rate,
+                     20.0 * self.scale)
         for c in r.clients:
+            c.loss_s = loss_s
             c.t_round = t_start
             c.deadline = t_start + c.start + budget
             t = threading.Thread(target=self.run_client,
