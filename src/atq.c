@@ -722,7 +722,7 @@ atq_read_cb(evutil_socket_t fd, short what, void *arg)
 	atq_flush(q);
 }
 
-/* A final result ended by CR alone: take it as complete (defect-safe). */
+/* A final result ended by CR and no LF within FINAL_LF_WAIT_MS. */
 static void
 atq_lfwait_cb(evutil_socket_t fd, short what, void *arg)
 {

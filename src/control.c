@@ -432,6 +432,8 @@ control_status_counters(struct control *ctl, struct jw *j)
 	jw_uint(j, msockset_counters(ctl->msocks)->send_fail);
 	jw_key(j, "send_errors");
 	jw_uint(j, msockset_counters(ctl->msocks)->send_errors);
+	jw_key(j, "rx_polls");
+	jw_uint(j, msockset_counters(ctl->msocks)->rx_polls);
 	jw_key(j, "clients_waiting");
 	jw_int(j, ctl->eps != NULL ? ctl->eps->nwaiting : 0);
 	jw_key(j, "at_commands");

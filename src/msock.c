@@ -75,6 +75,7 @@ struct msock {
 	unsigned int		 rx_gen;
 	unsigned int		 rd_gen;	/* rx_gen when the read went out */
 	bool			 rd_data;	/* the read in flight brought bytes */
+	long long		 rx_checked;	/* last read or recv URC */
 	bool			 remote_closed;	/* "closed" URC or send error */
 	bool			 peer_told;
 	bool			 prefer_read;
@@ -100,12 +101,15 @@ struct msockset {
 	struct msockset_ops	 ops;
 	void			*arg;
 	struct msockset_counters counters;
+	struct event		*rx_poll;	/* lost recv URC guard */
+	int			 rx_poll_ms;
 };
 
 static void	slot_timer_cb(evutil_socket_t, short, void *);
 static void	slot_qiclose(struct msock *);
 static void	slot_drain_poll(struct msock *);
 static void	slot_continue(struct msock *);
+static void	msockset_rx_poll_cb(evutil_socket_t, short, void *);
 
 const char *
 msock_type_name(enum msock_type t)
@@ -138,7 +142,19 @@ msockset_new(struct event_base *base, struct atq *q, int context_id,
 		set->slots[i].timer = evtimer_new(base, slot_timer_cb,
 		    &set->slots[i]);
 	}
+	set->rx_poll = event_new(base, -1, EV_PERSIST, msockset_rx_poll_cb,
+	    set);
+	msockset_set_rx_poll(set, RX_POLL_MS);
 	return set;
+}
+
+void
+msockset_set_rx_poll(struct msockset *set, int ms)
+{
+	struct timeval	 tv = { ms / 2000, (ms / 2 % 1000) * 1000 };
+
+	set->rx_poll_ms = ms;
+	event_add(set->rx_poll, &tv);
 }
 
 void
@@ -156,6 +172,7 @@ msockset_free(struct msockset *set)
 		return;
 	for (i = 0; i < AT_NSLOTS; i++)
 		event_free(set->slots[i].timer);
+	event_free(set->rx_poll);
 	free(set);
 }
 
@@ -322,13 +339,17 @@ slot_qiopen_done(void *arg, enum atq_result res, const struct at_event *ev)
 	struct msock	*s = arg;
 
 	s->busy = NULL;
-	if (res == ATQ_RES_OK) {
-		/* Accepted; the outcome comes as +QIOPEN: id,err. */
-		slot_continue(s);
-		return;
-	}
 	if (res == ATQ_RES_ABORTED) {
 		slot_aborted(s);
+		return;
+	}
+	/*
+	 * Accepted (the outcome comes as +QIOPEN: id,err), or the outcome
+	 * came already: a +QIOPEN URC may precede a late OK, and once the
+	 * owner was told, a timeout of that OK changes nothing.
+	 */
+	if (res == ATQ_RES_OK || s->state != SLOT_OPENING) {
+		slot_continue(s);
 		return;
 	}
 	slot_tell_opened(s, res == ATQ_RES_TIMEOUT ? MSOCK_ERR_MODEM :
@@ -682,6 +703,7 @@ slot_read_done(void *arg, enum atq_result res, const struct at_event *ev)
 	struct msock	*s = arg;
 
 	s->busy = NULL;
+	s->rx_checked = now_ms();
 	switch (res) {
 	case ATQ_RES_OK:
 		/*
@@ -781,6 +803,32 @@ msockset_pump(struct msockset *set)
 	return NULL;
 }
 
+/*
+ * Every rx_poll_ms / 2: a buffer-mode slot not read for rx_poll_ms gets
+ * one read, in case its recv URC was lost.
+ */
+static void
+msockset_rx_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct msockset	*set = arg;
+	struct msock	*s;
+	long long	 now = now_ms();
+	int		 i;
+
+	for (i = 0; i < AT_NSLOTS; i++) {
+		s = &set->slots[i];
+		if (s->state != SLOT_OPEN || s->push || s->rx_pending ||
+		    s->type == MSOCK_TCP_LISTENER ||
+		    now - s->rx_checked < set->rx_poll_ms)
+			continue;
+		s->rx_pending = true;
+		s->rx_gen++;
+		s->rx_checked = now;
+		set->counters.rx_polls++;
+		slot_continue(s);
+	}
+}
+
 /* +QIURC: "incoming",<new>,<server>,"<ip>",<port> */
 static void
 msockset_incoming(struct msockset *set, const struct mline *ml)
@@ -802,7 +850,7 @@ msockset_incoming(struct msockset *set, const struct mline *ml)
 	s->ops = NULL;
 	s->owner = NULL;
 	s->bytes_up = s->bytes_down = 0;
-	s->since = now_ms();
+	s->since = s->rx_checked = now_ms();
 	s->prefer_read = false;
 	s->rx_pending = s->remote_closed = s->peer_told = false;
 	snprintf(s->host, sizeof(s->host), "%s", from.ip);
@@ -858,7 +906,7 @@ msockset_qiopen(struct msockset *set, int id, int err)
 			return;
 		}
 		slot_set_state(s, SLOT_OPEN, "+QIOPEN: 0");
-		s->since = now_ms();
+		s->since = s->rx_checked = now_ms();
 		slot_tell_opened(s, 0);
 		slot_continue(s);
 		return;
@@ -887,6 +935,7 @@ msockset_urc(struct msockset *set, const char *line)
 			return;
 		s->rx_pending = true;
 		s->rx_gen++;
+		s->rx_checked = now_ms();
 		slot_continue(s);
 		return;
 	case MLINE_CLOSED:

@@ -34,6 +34,7 @@ struct own {
 	struct sm		*t;
 	struct msock		*ms;
 	int			 opened;	/* OPEN_PENDING until told */
+	int			 nopened;	/* times told */
 	uint8_t			 down[65536];
 	size_t			 downlen;
 	const char		*up;		/* to send */
@@ -50,6 +51,7 @@ static void
 own_opened(void *arg, int err)
 {
 	((struct own *)arg)->opened = err;
+	((struct own *)arg)->nopened++;
 }
 
 static void
@@ -369,6 +371,56 @@ START_TEST(late_error_instead_of_prompt)
 	sm_expect(t, "AT+QIRD=11\r");
 	sm_send(t, "\r\n+QIRD: 0\r\n\r\nOK\r\n");
 	sm_until(t, is_peer_closed, &o, "peer_closed");
+	sm_free(t);
+}
+END_TEST
+
+/*
+ * Found by the schedule test (seed 3): the +QIOPEN URC comes before a
+ * late OK, and the OK then times out.  The owner was told "open" once
+ * and stays open; it is not told again (before the fix: "modem failed",
+ * and the bridge reconnected mid-stream).
+ */
+START_TEST(qiopen_urc_before_late_ok)
+{
+	struct sm	*t = the_sm = sm_new_slots();
+	struct own	 o;
+
+	atq_set_timeout(sm_atq(t), TMO_QIOPEN, 200);
+	own_init(&o, t);
+	o.ms = msock_open(sm_set(t), MSOCK_TCP, "192.0.2.10", 8009, 0, false,
+	    10000, &own_ops, &o);
+	sm_expect(t, QIOPEN_TCP11);
+	sm_send(t, "\r\n+QIOPEN: 11,0\r\n");
+	sm_until(t, is_opened, &o, "the open");
+	sm_expect(t, "AT\r");		/* the OK is late: probe */
+	sm_send(t, "\r\nOK\r\n\r\nOK\r\n");
+	sm_run(t, 700);			/* the line settles */
+	ck_assert_int_eq(o.opened, 0);
+	ck_assert_int_eq(o.nopened, 1);
+	send_chunk(t, &o, "AT+QISEND=11,2\r", "hi");
+	ck_assert_int_eq(msockset_free_slots(sm_set(t)), AT_NSLOTS - 1);
+	sm_free(t);
+}
+END_TEST
+
+/*
+ * A recv URC lost on the line (here: garbled) must not leave the client
+ * waiting forever: an unread buffer-mode slot is read after a while.
+ */
+START_TEST(lost_recv_urc_is_polled)
+{
+	struct sm	*t = the_sm = sm_new_slots();
+	struct own	 o;
+
+	msockset_set_rx_poll(sm_set(t), 400);
+	open_slot(t, &o, MSOCK_TCP, QIOPEN_TCP11);
+	sm_send(t, "\r\n+QIURC: \"re\x01cv\",11\r\n");	/* garbled */
+	read_answer(t, "11", "found");
+	sm_expect(t, "AT+QIRD=11\r");
+	sm_send(t, "\r\n+QIRD: 0\r\n\r\nOK\r\n");
+	ck_assert_uint_eq(o.downlen, 5);
+	ck_assert_uint_ge(msockset_counters(sm_set(t))->rx_polls, 1);
 	sm_free(t);
 }
 END_TEST
@@ -968,6 +1020,8 @@ scripted_suite(void)
 	tcase_add_test(tc, d04_incoming_drains_before_close);
 	tcase_add_test(tc, d06_truncated_incoming_urc);
 	tcase_add_test(tc, d08_send_error_reads_the_rest);
+	tcase_add_test(tc, qiopen_urc_before_late_ok);
+	tcase_add_test(tc, lost_recv_urc_is_polled);
 	tcase_add_test(tc, d11_final_result_ended_by_cr);
 	tcase_add_loop_test(tc, d12_udp_service_empty_read_layouts, 0, 6);
 	tcase_add_test(tc, udp_service_sender);

@@ -92,12 +92,15 @@ struct msockset_counters {
 	unsigned long	 incoming_full;	/* "+QIURC: \"incoming full\"" */
 	unsigned long	 send_fail;	/* SEND FAIL (backpressure) */
 	unsigned long	 send_errors;	/* AT+QISEND refused: closing */
+	unsigned long	 rx_polls;	/* reads without a URC (RX_POLL_MS) */
 };
 
 /* The slot table; its commands go through q. */
 struct msockset	*msockset_new(struct event_base *, struct atq *q,
 		    int context_id, const struct msockset_ops *, void *arg);
 void		 msockset_free(struct msockset *);
+/* How long a buffer-mode slot may go unread (default RX_POLL_MS). */
+void		 msockset_set_rx_poll(struct msockset *, int ms);
 /* PDP context used by new sockets (SIGHUP). */
 void		 msockset_set_context(struct msockset *, int context_id);
 /* Socket URCs (+QIURC:, +QIOPEN:) and push payloads, from the queue. */

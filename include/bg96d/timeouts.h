@@ -117,6 +117,13 @@ enum tmo_kind {
 /* A closing TCP slot polls AT+QISEND=id,0 this often until unacked is
  * 0 (ref. 11.16: SEND OK is not delivery), for at most TMO_DEF_QICLOSE. */
 #define DRAIN_POLL_MS		100
+/*
+ * A buffer-mode slot that nothing has read for this long is read once:
+ * the modem sends a recv URC only once until the buffer is drained, so
+ * a URC lost on the line (noise, a garbled line) would otherwise leave
+ * its client waiting forever (ref. 11.6: poll sockets as a guard).
+ */
+#define RX_POLL_MS		30000
 #define DRAIN_MAX_MS		(TMO_DEF_QICLOSE * 1000)
 /*
  * A client that closed while its remote does not read (SEND FAIL after

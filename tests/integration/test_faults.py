@@ -721,7 +721,32 @@ def case_status_counters():
         env.close(ok)
 
 
+def adversarial_echo(seeds, size=256 * 1024):
+    """Issue 13's headline: a plain echo through a modem that places URCs
+    wherever the reference allows (a recv URC between "+QIRD: 0" and its
+    OK, "closed" inside the next answer, pauses inside answers, slow
+    answers).  Before the fix half of these seeds stalled for good."""
+    def case():
+        for seed in seeds:
+            srv = Server(echo_handler)
+            env = Env("adv%d" % seed, sim_args=[
+                "--baud", "921600", "--quirks", "adversarial",
+                "--seed", str(seed)],
+                endpoints=tcp_endpoint("echo", srv.port))
+            ok = False
+            try:
+                echo_roundtrip(env, "echo", size, timeout=150)
+                assert env.sim_cmd("stats")["violations"] == [], \
+                    "protocol violation"
+                ok = True
+            finally:
+                env.close(ok)
+                srv.close()
+    return case
+
+
 CASES = {
+    "adversarial_echo": adversarial_echo([1]),
     "reboot": fault_case("reboot", "reboot", "modem powered down"),
     "pdpdeact": fault_case("pdp", "pdpdeact", "PDP context deactivated"),
     "hangup": fault_case("hangup", "hangup 2", "serial line lost"),

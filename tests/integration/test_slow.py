@@ -13,8 +13,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Env, Server, echo_handler, run_cases, tcp_endpoint  # noqa
 from harness import wait_for  # noqa
-from test_faults import (assert_alive, closed_soon, counters,  # noqa
-                         echo_roundtrip,
+from test_faults import (adversarial_echo, assert_alive,  # noqa
+                         closed_soon, counters, echo_roundtrip,
                          fault_case, idle_fault_case, quiet_client,
                          remote_roundtrip, streaming_client)
 from test_types import free_port, listener_endpoint  # noqa
@@ -187,6 +187,7 @@ def case_deregister_long():
 
 
 CASES = {
+    "adversarial_echo_seeds": adversarial_echo(range(2, 10)),
     "hangup30": fault_case("hangup30", "hangup 30", "serial line lost"),
     "hangup30_idle": idle_fault_case("hangup30i", "hangup 30",
                                      "serial line lost", "line_lost"),
