@@ -99,6 +99,7 @@ LISTEN_PORT = 8080          # as configured; bg96sim adds --listen-offset
 SERVICE_PORT = 5683
 
 MARGIN_S = 25.0             # slack on every client deadline
+ADVERSARIAL_RATE = 8000.0  # bytes/s a round's clients share (slow-answers)
 SETTLE_S = 30.0             # after the last client and fault of a round
 LOSS_S = 2.0                # a datagram not back after this is lost
 FD_SLACK = 80               # fds above the idle baseline during a run
@@ -529,6 +530,11 @@ class Sched:
         self.sport = SERVICE_PORT + off
         adversarial = self.sim_supports()
         self.features["adversarial"] = adversarial
+        if adversarial:
+            # slow-answers: half the commands and SEND OKs up to 200 ms
+            # late, split pauses: about 10 KB/s through the AT channel
+            # whatever the baud rate (a 225 KB echo took 60 s).
+            self.rate = min(self.rate, ADVERSARIAL_RATE / self.scale)
         quirks = ["adversarial" if adversarial else SIM_DEFAULT_QUIRKS]
         quirks += self.extra_quirks
         sim_args = ["--seed", str(self.sim_seed), "--hosts",
