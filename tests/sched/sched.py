@@ -99,6 +99,7 @@ LISTEN_PORT = 8080          # as configured; bg96sim adds --listen-offset
 SERVICE_PORT = 5683
 
 MARGIN_S = 25.0             # slack on every client deadline
+ADVERSARIAL_RATE = 8000.0  # bytes/s a round's clients share (slow-answers)
 SETTLE_S = 30.0             # after the last client and fault of a round
 LOSS_S = 2.0                # a datagram not back after this is lost
 FD_SLACK = 80               # fds above the idle baseline during a run
@@ -167,7 +168,7 @@ class Client:
             self.n = self.window = 0
         else:
             self.mode = None
-            self.n = rng.randint(3, 30)
+            self.n = rng.randint(3, 12)
             self.window = rng.choice((1, 2, 4, 8))
             self.length = 0
             self.sizes = [rng.randint(UMIN, 1460) for _ in range(self.n)]
@@ -529,6 +530,11 @@ class Sched:
         self.sport = SERVICE_PORT + off
         adversarial = self.sim_supports()
         self.features["adversarial"] = adversarial
+        if adversarial:
+            # slow-answers: half the commands and SEND OKs up to 200 ms
+            # late, split pauses: about 10 KB/s through the AT channel
+            # whatever the baud rate (a 225 KB echo took 60 s).
+            self.rate = min(self.rate, ADVERSARIAL_RATE / self.scale)
         quirks = ["adversarial" if adversarial else SIM_DEFAULT_QUIRKS]
         quirks += self.extra_quirks
         sim_args = ["--seed", str(self.sim_seed), "--hosts",
@@ -736,19 +742,24 @@ class Sched:
         state = {}              # seq -> [status, time sent]
         nseq = 0
         res = dict(sent=0, intact=0, lost=0, late=0, how="done")
+        n = c.n
         while True:
             t = now()
             if t >= deadline:
                 res["how"] = "timeout"
                 break
             for q, v in state.items():
-                if v[0] == "p" and t - v[1] > LOSS_S * self.scale:
+                if v[0] == "p" and t - v[1] > c.loss_s:
                     v[0] = "l"
                     res["lost"] += 1
             pending = sum(1 for v in state.values() if v[0] == "p")
-            if nseq >= c.n and not pending:
+            if nseq < n and t > deadline - c.loss_s - 10.0 * self.scale:
+                res["unsent"] = n - nseq      # out of time: stop sending
+                res["how"] = "out of time"
+                n = nseq
+            if nseq >= n and not pending:
                 break
-            if nseq < c.n and pending < c.window:
+            if nseq < n and pending < c.window:
                 d = make_dgram(c.cid, nseq, c.sizes[nseq], rng)
                 try:
                     send(d)
@@ -914,7 +925,12 @@ class Sched:
             ", ".join("%s at %.2f" % (f.describe(), f.at) for f in r.faults)
             or "none", budget))
         threads = []
+        # A datagram not back after loss_s is lost.  It shares the line
+        # with the round's other traffic: give it the time that takes.
+        loss_s = min(LOSS_S * self.scale + moved / self.rate,
+                     20.0 * self.scale)
         for c in r.clients:
+            c.loss_s = loss_s
             c.t_round = t_start
             c.deadline = t_start + c.start + budget
             t = threading.Thread(target=self.run_client,
