@@ -74,6 +74,7 @@ static void	atq_complete(struct atq *, enum atq_result,
 		    const struct at_event *);
 static void	atq_handle(struct atq *, const struct at_event *);
 static void	atq_lfwait_cb(evutil_socket_t, short, void *);
+static void	atq_probe_done(void *, enum atq_result, const struct at_event *);
 
 static const int tmo_default_ms[TMO__COUNT] = {
 	[TMO_PROBE] = TMO_DEF_PROBE_MS,
@@ -453,6 +454,45 @@ atq_result_of(enum at_final f)
 	return ATQ_RES_ERROR;
 }
 
+/*
+ * Can this final result end c in its phase?  AT+QISEND=id,n answers
+ * "> " or an error, then SEND OK, SEND FAIL or an error (ref. 5.5): a
+ * bare OK there is the late answer of an earlier command, as SEND OK is
+ * for any other command.  Taking it would shift every later answer by
+ * one, and the next command would become the payload the modem waits
+ * for.
+ */
+static bool
+atq_final_fits(const struct atq_cmd *c, enum at_final f)
+{
+	bool	 is_err = f == AT_FINAL_ERROR || f == AT_FINAL_CME_ERROR ||
+		    f == AT_FINAL_CMS_ERROR;
+
+	if (c->data == NULL)
+		return f != AT_FINAL_SEND_OK && f != AT_FINAL_SEND_FAIL;
+	if (c->phase == PHASE_WAIT_PROMPT)
+		return is_err;
+	return is_err || f == AT_FINAL_SEND_OK || f == AT_FINAL_SEND_FAIL;
+}
+
+/*
+ * After a timeout the line is resynchronised by a probe whose answer
+ * cannot be mistaken: "+CMEE: <n>" then OK.  Finals before that line are
+ * late answers to earlier commands (the modem answers in order).
+ */
+static struct atq_cmd *
+atq_sync_probe(struct atq *q)
+{
+	struct atq_cmd	*c = atq_cmd_new(TMO_PROBE, "AT+CMEE?");
+
+	c->prefix = "+CMEE:";
+	c->need_line = true;
+	c->on_done = atq_probe_done;
+	c->arg = q;
+	c->urgent = true;
+	return c;
+}
+
 /* Probe result after a timeout: the modem answered, or did not. */
 static void
 atq_probe_done(void *arg, enum atq_result res, const struct at_event *ev)
@@ -466,12 +506,7 @@ atq_probe_done(void *arg, enum atq_result res, const struct at_event *ev)
 	if (res == ATQ_RES_ABORTED)
 		return;
 	if (++q->probes_failed < ATQ_PROBE_TRIES) {
-		struct atq_cmd	*c = atq_cmd_new(TMO_PROBE, "AT");
-
-		c->on_done = atq_probe_done;
-		c->arg = q;
-		c->urgent = true;
-		atq_submit(q, c, true);
+		atq_submit(q, atq_sync_probe(q), true);
 		return;
 	}
 	log_warnx("modem: no answer to %d probes", q->probes_failed);
@@ -518,10 +553,7 @@ atq_timer_cb(evutil_socket_t fd, short what, void *arg)
 	 * the probe resynchronises).
 	 */
 	if (!probe) {
-		p = atq_cmd_new(TMO_PROBE, "AT");
-		p->on_done = atq_probe_done;
-		p->arg = q;
-		p->urgent = true;
+		p = atq_sync_probe(q);
 		p->next = q->head;
 		q->head = p;
 		if (q->tail == NULL)
@@ -547,6 +579,7 @@ atq_handle(struct atq *q, const struct at_event *ev)
 	case AT_EV_LINE:
 		if (c != NULL && c->prefix != NULL &&
 		    strncmp(ev->line, c->prefix, strlen(c->prefix)) == 0) {
+			c->line_seen = true;
 			if (c->on_line != NULL)
 				c->on_line(c->arg, ev->line);
 			return;
@@ -590,6 +623,15 @@ atq_handle(struct atq *q, const struct at_event *ev)
 			log_info("modem: unexpected final result \"%s\"",
 			    log_escape(esc, sizeof(esc), ev->line,
 			    ev->line_len));
+			return;
+		}
+		if (!atq_final_fits(c, ev->final) ||
+		    (c->need_line && !c->line_seen)) {
+			q->stats.unexpected++;
+			q->stats.late_answers++;
+			log_info("modem: \"%s\" is a late answer, not %s's",
+			    log_escape(esc, sizeof(esc), ev->line,
+			    ev->line_len), c->text);
 			return;
 		}
 		atq_complete(q, atq_result_of(ev->final), ev);

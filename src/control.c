@@ -450,6 +450,8 @@ control_status_counters(struct control *ctl, struct jw *j)
 	jw_uint(j, as->echoes);
 	jw_key(j, "at_cr_finals");
 	jw_uint(j, as->cr_finals);
+	jw_key(j, "at_late_answers");
+	jw_uint(j, as->late_answers);
 	jw_key(j, "at_bytes_in");
 	jw_uint(j, as->bytes_in);
 	jw_key(j, "at_bytes_out");

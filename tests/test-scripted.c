@@ -393,8 +393,8 @@ START_TEST(qiopen_urc_before_late_ok)
 	sm_expect(t, QIOPEN_TCP11);
 	sm_send(t, "\r\n+QIOPEN: 11,0\r\n");
 	sm_until(t, is_opened, &o, "the open");
-	sm_expect(t, "AT\r");		/* the OK is late: probe */
-	sm_send(t, "\r\nOK\r\n\r\nOK\r\n");
+	sm_expect(t, "AT+CMEE?\r");	/* the OK is late: probe */
+	sm_send(t, "\r\nOK\r\n\r\n+CMEE: 1\r\n\r\nOK\r\n");
 	sm_run(t, 700);			/* the line settles */
 	ck_assert_int_eq(o.opened, 0);
 	ck_assert_int_eq(o.nopened, 1);
@@ -421,6 +421,46 @@ START_TEST(lost_recv_urc_is_polled)
 	sm_send(t, "\r\n+QIRD: 0\r\n\r\nOK\r\n");
 	ck_assert_uint_eq(o.downlen, 5);
 	ck_assert_uint_ge(msockset_counters(sm_set(t))->rx_polls, 1);
+	sm_free(t);
+}
+END_TEST
+
+/*
+ * Found by the schedule test (seed 133): after a timeout, answers come
+ * late.  QIOPEN's late OK must not be taken for the probe's answer, and
+ * the probe's late OK must not be taken for the next AT+QISEND's result
+ * (the daemon then wrote its next command into the payload the modem
+ * waited for, and never recovered).
+ */
+START_TEST(late_answers_after_timeout)
+{
+	struct sm	*t = the_sm = sm_new_slots();
+	struct own	 a, b;
+
+	atq_set_timeout(sm_atq(t), TMO_QIOPEN, 200);
+	open_slot(t, &a, MSOCK_TCP, QIOPEN_TCP11);
+	own_init(&b, t);
+	b.ms = msock_open(sm_set(t), MSOCK_TCP, "192.0.2.10", 8010, 0, false,
+	    10000, &own_ops, &b);
+	sm_expect(t, "AT+QIOPEN=1,10,\"TCP\",\"192.0.2.10\",8010,0,0\r");
+	sm_expect(t, "AT+CMEE?\r");	/* QIOPEN timed out */
+	sm_send(t, "\r\nOK\r\n");		/* QIOPEN's late OK */
+	a.up = "hello";
+	msock_kick(a.ms);
+	sm_quiet(t, 500);		/* not the probe's answer */
+	sm_send(t, "\r\n+QIOPEN: 10,0\r\n\r\n+CMEE: 1\r\n\r\nOK\r\n");
+	sm_expect(t, "AT+QISEND=11,5\r");
+	sm_send(t, "\r\nOK\r\n");		/* some other late OK */
+	sm_quiet(t, 300);		/* not QISEND's result either */
+	sm_send(t, "\r\n> ");
+	sm_expect(t, "hello");
+	sm_send(t, "\r\nOK\r\n");		/* and not SEND OK */
+	sm_quiet(t, 300);
+	sm_send(t, "\r\nSEND OK\r\n");
+	sm_until(t, is_sent, &a, "SEND OK");
+	/* Its QIOPEN timed out: the slot layer gave up on it. */
+	ck_assert_int_eq(b.opened, MSOCK_ERR_MODEM);
+	ck_assert_uint_eq(atq_stats(sm_atq(t))->late_answers, 3);
 	sm_free(t);
 }
 END_TEST
@@ -881,6 +921,8 @@ START_TEST(d09_linger_is_bounded)
 		if (strcmp(cmd, "AT+QICLOSE=11,1") == 0)
 			break;
 		ck_assert_str_eq(cmd, "AT+QISEND=11,5");
+		sm_send(t, "\r\n> ");
+		sm_expect(t, "stuck");
 		sm_send(t, "\r\nSEND FAIL\r\n");
 		ck_assert_int_lt(now_ms() - start, LINGER_MAX_MS + 3000);
 	}
@@ -1047,6 +1089,7 @@ scripted_suite(void)
 	tcase_add_test(tc, d08_send_error_reads_the_rest);
 	tcase_add_test(tc, qiopen_urc_before_late_ok);
 	tcase_add_test(tc, lost_recv_urc_is_polled);
+	tcase_add_test(tc, late_answers_after_timeout);
 	tcase_add_test(tc, d11_final_result_ended_by_cr);
 	tcase_add_loop_test(tc, d12_udp_service_empty_read_layouts, 0, 6);
 	tcase_add_test(tc, udp_service_sender);

@@ -45,6 +45,9 @@ struct atq_cmd {
 	int		 phase;			/* internal */
 	bool		 urgent;		/* internal: before the pump */
 	bool		 prompt_late;		/* internal: "> " overdue */
+	bool		 need_line;		/* a prefix line must come
+						 * before the final result */
+	bool		 line_seen;		/* internal */
 };
 
 struct atq_ops {
@@ -113,6 +116,7 @@ struct atq_stats {
 	unsigned long long	 late_prompts;	/* "> " after its deadline */
 	unsigned long long	 echoes;	/* command text echoed */
 	unsigned long long	 cr_finals;	/* final result without LF */
+	unsigned long long	 late_answers;	/* finals that fit no command */
 	unsigned long long	 bytes_in;
 	unsigned long long	 bytes_out;
 };

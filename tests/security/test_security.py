@@ -52,7 +52,7 @@ def rx_lines(env):
 # read-only ones the control socket allows.  Anything else in bg96sim's
 # log was injected.
 DAEMON_COMMANDS = {
-    "AT", "ATE0", "AT+CMEE", "AT+CPIN?", "AT+CPIN", "AT+QICSGP", "AT+CEREG",
+    "AT", "ATE0", "AT+CMEE", "AT+CMEE?", "AT+CPIN?", "AT+CPIN", "AT+QICSGP", "AT+CEREG",
     "AT+CEREG?", "AT+CGREG?", "AT+CREG?", "AT+QIACT", "AT+QIACT?",
     "AT+QIDEACT", "AT+QIOPEN", "AT+QICLOSE", "AT+QISEND", "AT+QIRD",
     "AT+QISTATE", "AT+QISTATE?", "AT+CFUN", "AT+CSQ", "AT+QCSQ", "AT+COPS?",
