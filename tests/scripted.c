@@ -182,10 +182,11 @@ sm_free(struct sm *t)
 
 	if (t->st != NULL)
 		stack_free(t->st);
-	if (t->set != NULL)
-		msockset_free(t->set);
+	/* The queue first: it aborts its commands into the slots. */
 	if (t->q != NULL)
 		atq_free(t->q);
+	if (t->set != NULL)
+		msockset_free(t->set);
 	event_free(t->rev);
 	event_free(t->tick);
 	event_base_free(t->base);
