@@ -670,6 +670,30 @@ def test_send_fail_count():
     srv.close()
 
 
+def test_reboot_during_stall():
+    """Input sent before a reboot is lost with it, not run after RDY."""
+    with Sim('--seed', SEED) as sim:
+        sim.cmd(b'AT', b'AT\r\r\nOK\r\n')             # echo on
+        check(sim.control('stall 2') == {'ok': True}, 'stall')
+        t0 = time.monotonic()
+        sim.send(b'AT+CSQ\r')                      # unread: the modem is mute
+        time.sleep(0.3)
+        check(sim.control('reboot') == {'ok': True}, 'reboot')
+        sim.expect(b'\r\nPOWERED DOWN\r\n\r\nRDY\r\n', timeout=5)
+        check(time.monotonic() - t0 >= 1.9, 'stall did not stall')
+        sim.quiet(0.4)          # no echo, no +CSQ: the command was lost
+        # The host's probe after RDY is answered, and is no violation.
+        sim.cmd(b'AT', b'AT\r\r\nOK\r\n')
+        check(sim.violations() == [], 'violations %r' % sim.violations())
+        # Bytes sent after the reboot, while still mute, are kept.
+        check(sim.control('stall 1') == {'ok': True}, 'stall')
+        check(sim.control('reboot') == {'ok': True}, 'reboot')
+        time.sleep(0.5)
+        sim.send(b'AT\r')
+        sim.expect(b'\r\nPOWERED DOWN\r\n\r\nRDY\r\nAT\r\r\nOK\r\n', timeout=4)
+        check(sim.violations() == [], 'violations %r' % sim.violations())
+
+
 TESTS = [v for k, v in sorted(globals().items()) if k.startswith('test_')]
 
 
