@@ -409,6 +409,18 @@ pty_drop_input(void)
 		event_add(ev_rd, NULL);
 }
 
+/* Bytes the host wrote that are not read yet. */
+size_t
+pty_input_waiting(void)
+{
+	int	 waiting = 0;
+
+	if (master == -1 || ioctl(master, FIONREAD, &waiting) == -1 ||
+	    waiting < 0)
+		return 0;
+	return (size_t)waiting;
+}
+
 /* Answers nothing and reads nothing for secs seconds. */
 void
 pty_stall(long secs)
