@@ -670,6 +670,93 @@ def test_send_fail_count():
     srv.close()
 
 
+def test_reboot_during_stall():
+    """Input sent before a reboot is lost with it, not run after RDY."""
+    with Sim('--seed', SEED) as sim:
+        sim.cmd(b'AT', b'AT\r\r\nOK\r\n')             # echo on
+        check(sim.control('stall 2') == {'ok': True}, 'stall')
+        t0 = time.monotonic()
+        sim.send(b'AT+CSQ\r')                      # unread: the modem is mute
+        time.sleep(0.3)
+        check(sim.control('reboot') == {'ok': True}, 'reboot')
+        sim.expect(b'\r\nPOWERED DOWN\r\n\r\nRDY\r\n', timeout=5)
+        check(time.monotonic() - t0 >= 1.9, 'stall did not stall')
+        sim.quiet(0.4)          # no echo, no +CSQ: the command was lost
+        # The host's probe after RDY is answered, and is no violation.
+        sim.cmd(b'AT', b'AT\r\r\nOK\r\n')
+        check(sim.violations() == [], 'violations %r' % sim.violations())
+        # Bytes sent after the reboot, while still mute, are kept.
+        check(sim.control('stall 1') == {'ok': True}, 'stall')
+        check(sim.control('reboot') == {'ok': True}, 'reboot')
+        time.sleep(0.5)
+        sim.send(b'AT\r')
+        sim.expect(b'\r\nPOWERED DOWN\r\n\r\nRDY\r\nAT\r\r\nOK\r\n', timeout=4)
+        check(sim.violations() == [], 'violations %r' % sim.violations())
+
+
+def test_stall_probe_forgiven():
+    """A probe after a stall, before the stale command is answered, is fine.
+
+    The host sent AT+CSQ during the stall and timed out on it; its probe
+    arrives after the stall is over, while AT+CSQ (answered 300 ms late) is
+    in flight but before anything of its answer is out (sched seed 1).
+    """
+    with Sim('--latency-ms', '300', '--seed', SEED) as sim:
+        sim.init()
+        check(sim.control('stall 1') == {'ok': True}, 'stall')
+        t0 = time.monotonic()
+        sim.send(b'AT+CSQ\r')
+        time.sleep(max(0, t0 + 1.1 - time.monotonic()))
+        sim.send(b'AT\r')                          # after the stall's end
+        sim.expect(b'\r\n+CSQ: 20,99\r\n\r\nOK\r\n\r\nOK\r\n', timeout=4)
+        check(sim.violations() == [], 'violations %r' % sim.violations())
+        # Only until the modem answers: then talking over is flagged.
+        sim.expect_status = 3
+        sim.send(b'AT+CSQ\rAT\r')
+        sim.expect(b'\r\n+CSQ: 20,99\r\n\r\nOK\r\n\r\nOK\r\n', timeout=4)
+        v = sim.violations()
+        check(len(v) == 1 and 'AT+CSQ' in v[0], 'violations %r' % v)
+
+
+def stale_qird(extra):
+    """A stall, AT+QIRD=0 (and extra) sent in it, then "+QIRD: 0" read.
+
+    With recv-in-empty-read the OK comes 20 to 80 ms after "+QIRD: 0":
+    the host writes AT right after it has seen that line.
+    """
+    srv = tcp_server()
+    with Sim('--quirks', 'recv-in-empty-read', '--seed', SEED) as sim:
+        if not extra:
+            sim.expect_status = 3
+        sim.init()
+        conn = sim.open_tcp(0, srv)
+        check(sim.control('stall 1') == {'ok': True}, 'stall')
+        sim.send(b'AT+QIRD=0,1500\r' + extra)
+        sim.expect(b'\r\n+QIRD: 0\r\n', timeout=4)
+        sim.send(b'AT\r')
+        sim.expect(b'\r\nOK\r\n' * (3 if extra else 2), timeout=2)
+        v = sim.violations()
+        sim.ok(b'AT+QICLOSE=0')
+        conn.close()
+    srv.close()
+    return v
+
+
+def test_stall_talk_over_flagged():
+    """The host's last command before a stall's end, seen answered, is in
+    flight: writing after its first line, before its OK, is flagged."""
+    v = stale_qird(b'')
+    check(len(v) == 1 and 'input while "AT+QIRD=0,1500"' in v[0],
+          'violations %r' % v)
+
+
+def test_stall_earlier_command_forgiven():
+    """After a later command sent in the stall, the host has given up on
+    an earlier one: input during the earlier one's answer is no violation."""
+    v = stale_qird(b'AT\r')
+    check(v == [], 'violations %r' % v)
+
+
 TESTS = [v for k, v in sorted(globals().items()) if k.startswith('test_')]
 
 

@@ -86,6 +86,20 @@ static int		 grace;		/* no command seen since boot yet */
 static struct evbuffer	*held;		/* input read while busy */
 static int		 violated;	/* this command has its violation */
 static size_t		 forgiven;	/* input sent while the line stalled */
+/*
+ * Stale commands (see at_forgive): input offsets count the bytes read
+ * since the emulator started (at_input), so "written before the stall
+ * ended" and "there before the host could see the answer" are offsets.
+ */
+static uint64_t		 in_total;	/* bytes read so far */
+static uint64_t		 feed_off;	/* offset of the byte being parsed */
+static uint64_t		 stale_end;	/* input before this: sent in a stall */
+static uint64_t		 stale_last_cr;	/* offset + 1 of the last "\r" in it */
+static int		 cmd_stale;	/* the command in flight is stale */
+static uint64_t		 cmd_cr;	/* offset + 1 of its "\r" */
+static uint64_t		 seen_mark;	/* its first whole response item out */
+static int		 seen;		/* ... has been written */
+static uint64_t		 seen_in_end;	/* input there by then */
 static int		 bad_line;	/* the command in flight is an overlong line */
 static char		 current[80];	/* the command in flight, escaped */
 static int		 final_queued;
@@ -178,6 +192,8 @@ at_reset_line(void)
 	payload_arg = NULL;
 	final_queued = 0;
 	forgiven = 0;
+	stale_end = stale_last_cr = 0;
+	cmd_stale = 0;
 	at_out_clear();
 }
 
@@ -235,11 +251,41 @@ at_stalled(void)
 	}
 }
 
-/* The stall is over: the len bytes waiting were sent while we were mute. */
+/*
+ * The stall is over: the len bytes waiting were sent while we were mute,
+ * and they are no violation.  A command whose line ends in them is stale:
+ * the host may have timed out on it (its answer was withheld), so what it
+ * sends during that command is no violation either, until it could have
+ * seen that command answered.  Precisely, while a stale command is in
+ * flight, input is a violation only if
+ *   - no later command line was sent during the stall (after a later one,
+ *     the host has certainly given up on this one, and cannot tell its
+ *     answer from the answer to its last command), and
+ *   - the bytes were not there yet when the first whole response item of
+ *     the command (an information line, a data block, the prompt) had
+ *     been written out: the host saw its answer start and talked over it.
+ * A final result alone ends the command, so an answer that is only "OK"
+ * can never be talked over.
+ */
 void
 at_forgive(size_t len)
 {
 	forgiven = len;
+	if (len > 0) {
+		stale_end = in_total + len;
+		log_msg("stall: commands in the next %zu bytes are stale", len);
+	}
+}
+
+/* Input up to offset off while a stale command is in flight: excused? */
+static int
+at_stale_excused(uint64_t off)
+{
+	if (!cmd_stale)
+		return 0;
+	if (stale_last_cr > cmd_cr)
+		return 1;	/* not the host's last command */
+	return !seen || off < seen_in_end;
 }
 
 /* Feeds again what was held while busy, now that the modem listens. */
@@ -263,6 +309,13 @@ at_replay(void)
 void
 at_written(uint64_t written)
 {
+	if (cmd_stale && seen_mark > 0 && !seen && written >= seen_mark) {
+		seen = 1;
+		seen_in_end = in_total + pty_input_waiting();
+		log_msg("stale \"%s\": its answer is seen, input from offset "
+		    "%llu on talks over it", current,
+		    (unsigned long long)seen_in_end);
+	}
 	if (state == AT_BUSY && final_queued && written >= final_mark) {
 		state = AT_IDLE;
 		final_queued = 0;
@@ -312,6 +365,12 @@ at_line_done(void)
 	final_added = 0;
 	prompt_out = 0;
 	violated = 0;
+	cmd_cr = feed_off + 1;
+	cmd_stale = feed_off < stale_end;
+	seen_mark = 0;
+	seen = 0;
+	if (cmd_stale)
+		log_msg("\"%s\" is stale (sent during a stall)", current);
 	ninfo = 0;
 	boundary_new = 1;
 	cmd_late_ms = -1;
@@ -417,7 +476,8 @@ at_feed(const uint8_t *buf, size_t len, int replay, size_t quiet)
 					continue;
 				}
 				last_read = buf[len - 1];
-				if (!violated && quiet < len) {
+				if (!violated && quiet < len &&
+				    !at_stale_excused(in_total - 1)) {
 					violated = 1;
 					if (state == AT_PROMPT)
 						sim_violation("payload sent before "
@@ -448,6 +508,8 @@ at_feed(const uint8_t *buf, size_t len, int replay, size_t quiet)
 		case AT_IDLE:
 			if (!replay)
 				last_read = buf[i];
+			/* Everything not parsed yet is the tail of the input. */
+			feed_off = in_total - (len - i);
 			at_char(buf[i++]);
 			continue;
 		}
@@ -458,9 +520,14 @@ void
 at_input(const uint8_t *buf, size_t len)
 {
 	size_t	 quiet = forgiven < len ? forgiven : len;
+	size_t	 i;
 
 	log_bytes("in", buf, len);
 	forgiven -= quiet;
+	for (i = 0; i < len && in_total + i < stale_end; i++)
+		if (buf[i] == '\r')
+			stale_last_cr = in_total + i + 1;
+	in_total += len;
 	at_feed(buf, len, 0, quiet);
 }
 
@@ -742,6 +809,9 @@ item_done(void)
 
 	cur = NULL;
 	boundary_new = 1;
+	if (it->kind != IT_URC && it->kind != IT_FINAL && cmd_stale &&
+	    seen_mark == 0)
+		seen_mark = pty_queued();
 	switch (it->kind) {
 	case IT_FINAL:
 		final_queued = 1;

@@ -274,6 +274,8 @@ modem_power_off(int say, long delay_ms)
 	if (say && pty_is_up())
 		at_line_force("POWERED DOWN");
 	modem_off();
+	/* Input sent before the power-down is lost, not run after RDY. */
+	pty_drop_input();
 	if (delay_ms < 0)
 		return;
 	tv.tv_sec = delay_ms / 1000;

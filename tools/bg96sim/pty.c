@@ -380,6 +380,47 @@ pty_resume_cb(evutil_socket_t fd, short what, void *arg)
 		event_add(ev_rd, NULL);
 }
 
+/*
+ * The modem powers down: whatever the host sent before that instant and
+ * we have not read yet (in the UART FIFO, or still on the wire) is lost,
+ * as on a real modem, instead of being executed after RDY.  Bytes read
+ * but not interpreted yet are at.c's business (at_down drops them).
+ */
+void
+pty_drop_input(void)
+{
+	uint8_t	 buf[PTY_READ_MAX];
+	size_t	 total = 0;
+	ssize_t	 n;
+
+	if (master == -1)
+		return;
+	while ((n = read(master, buf, sizeof(buf))) > 0) {
+		bytes_in += (uint64_t)n;
+		total += (size_t)n;
+		log_bytes("dropped at power-down", buf, (size_t)n);
+	}
+	if (total > 0)
+		log_msg("power-down: %zu unread input bytes lost", total);
+	/* Input that was still pacing in is gone with them. */
+	evtimer_del(ev_rd_wait);
+	pace_init(&pin, opts.baud);
+	if (!stalled && ev_rd != NULL)
+		event_add(ev_rd, NULL);
+}
+
+/* Bytes the host wrote that are not read yet. */
+size_t
+pty_input_waiting(void)
+{
+	int	 waiting = 0;
+
+	if (master == -1 || ioctl(master, FIONREAD, &waiting) == -1 ||
+	    waiting < 0)
+		return 0;
+	return (size_t)waiting;
+}
+
 /* Answers nothing and reads nothing for secs seconds. */
 void
 pty_stall(long secs)

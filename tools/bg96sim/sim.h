@@ -124,6 +124,8 @@ uint64_t	 pty_queued(void);
 uint64_t	 pty_written(void);
 size_t		 pty_pending(void);
 uint64_t	 pty_bytes_in(void);
+void		 pty_drop_input(void);
+size_t		 pty_input_waiting(void);
 void		 pty_stall(long);
 void		 pty_hangup(long);
 int		 pty_is_up(void);
