@@ -367,33 +367,31 @@ control_status_sockets(struct control *ctl, struct jw *j)
 static void
 control_status_endpoints(struct control *ctl, struct jw *j)
 {
-	const struct endpoint	*ep;
+	struct endpoint_info	 info[CONF_MAX_ENDPOINTS + 1];
+	int			 i, n;
 
+	n = ctl->eps != NULL ? epset_info(ctl->eps, info) : 0;
 	jw_key(j, "endpoints");
 	jw_open(j, '[');
-	if (ctl->eps != NULL) {
-		TAILQ_FOREACH(ep, &ctl->eps->endpoints, entry) {
-			if (ep->removed)
-				continue;
-			jw_open(j, '{');
-			jw_key(j, "name");
-			jw_str(j, ep->conf.name);
-			jw_key(j, "type");
-			jw_str(j, conf_ep_type_name(ep->conf.type));
-			jw_key(j, "socket");
-			jw_str_null(j, ep->fd != -1 ? ep->path : "");
-			jw_key(j, "active");
-			jw_int(j, ep->active);
-			jw_key(j, "accepted");
-			jw_uint(j, ep->accepted);
-			jw_key(j, "refused");
-			jw_uint(j, ep->refused);
-			jw_key(j, "failed");
-			jw_uint(j, ep->failed);
-			jw_key(j, "linger_expired");
-			jw_uint(j, ep->linger_expired);
-			jw_close(j, '}');
-		}
+	for (i = 0; i < n; i++) {
+		jw_open(j, '{');
+		jw_key(j, "name");
+		jw_str(j, info[i].name);
+		jw_key(j, "type");
+		jw_str(j, conf_ep_type_name(info[i].type));
+		jw_key(j, "socket");
+		jw_str_null(j, info[i].socket);
+		jw_key(j, "active");
+		jw_int(j, info[i].active);
+		jw_key(j, "accepted");
+		jw_uint(j, info[i].accepted);
+		jw_key(j, "refused");
+		jw_uint(j, info[i].refused);
+		jw_key(j, "failed");
+		jw_uint(j, info[i].failed);
+		jw_key(j, "linger_expired");
+		jw_uint(j, info[i].linger_expired);
+		jw_close(j, '}');
 	}
 	jw_close(j, ']');
 }
@@ -435,7 +433,7 @@ control_status_counters(struct control *ctl, struct jw *j)
 	jw_key(j, "rx_polls");
 	jw_uint(j, msockset_counters(ctl->msocks)->rx_polls);
 	jw_key(j, "clients_waiting");
-	jw_int(j, ctl->eps != NULL ? ctl->eps->nwaiting : 0);
+	jw_int(j, ctl->eps != NULL ? epset_waiting(ctl->eps) : 0);
 	jw_key(j, "at_commands");
 	jw_uint(j, as->commands);
 	jw_key(j, "at_timeouts");

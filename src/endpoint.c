@@ -340,3 +340,31 @@ epset_free(struct epset *set)
 		endpoint_free(ep);
 	free(set);
 }
+
+int
+epset_info(const struct epset *set, struct endpoint_info *out)
+{
+	const struct endpoint	*ep;
+	int			 n = 0;
+
+	TAILQ_FOREACH(ep, &set->endpoints, entry) {
+		if (ep->removed || n > CONF_MAX_ENDPOINTS)
+			continue;
+		out[n].name = ep->conf.name;
+		out[n].type = ep->conf.type;
+		out[n].socket = ep->fd != -1 ? ep->path : "";
+		out[n].active = ep->active;
+		out[n].accepted = ep->accepted;
+		out[n].refused = ep->refused;
+		out[n].failed = ep->failed;
+		out[n].linger_expired = ep->linger_expired;
+		n++;
+	}
+	return n;
+}
+
+int
+epset_waiting(const struct epset *set)
+{
+	return set->nwaiting;
+}

@@ -71,6 +71,22 @@ void		 epset_free(struct epset *);
 /* Number of bridged clients (all endpoints). */
 int		 epset_clients(const struct epset *);
 
+/* What the control socket shows of one endpoint. */
+struct endpoint_info {
+	const char		*name;
+	enum conf_ep_type	 type;
+	const char		*socket;	/* socket file, "" if none */
+	int			 active;	/* clients holding a slot */
+	unsigned long long	 accepted, refused, failed;
+	unsigned long long	 linger_expired;
+};
+/* Fill out[CONF_MAX_ENDPOINTS + 1] (configured endpoints, config
+ * order); returns their number.  The strings live until the next
+ * epset_apply(). */
+int		 epset_info(const struct epset *, struct endpoint_info *out);
+/* Clients waiting for a slot, over all endpoints. */
+int		 epset_waiting(const struct epset *);
+
 /*
  * Make a Unix socket file at path with mode and group (gid -1: keep).
  * Returns the listening fd, -1 with err, or -2 if a live socket is
