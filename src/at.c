@@ -9,6 +9,7 @@
  * - the QISEND prompt "> " has no line end (section 1.5);
  * - "+QIRD: <n>" and the direct-push "+QIURC: \"recv\",..." headers are
  *   followed by exactly n raw bytes that must never be scanned (11.4);
+ *   their prefixes are each socket command family's (cmdfam.h);
  * - a runaway line must not overflow the buffer.
  *
  * Every decision depends only on the bytes seen so far, never on where a
@@ -21,6 +22,7 @@
 #include <string.h>
 
 #include "bg96d/at.h"
+#include "bg96d/cmdfam.h"
 
 enum at_state {
 	AT_ST_LINE = 0,		/* collecting a line, or dropping an overlong */
@@ -61,7 +63,7 @@ static const struct {
 	{ "NO CARRIER",	AT_FINAL_NO_CARRIER },
 };
 
-/* Reference sections 2.1, 2.2 and 7. */
+/* Reference sections 2.1, 2.2 and 7; the socket URCs are cmdfam.h's. */
 static const char *at_urcs[] = {
 	"RDY",
 	"APP RDY",
@@ -80,8 +82,6 @@ static const char *at_urcs[] = {
 	"+CTZE:",
 	"+QGPSURC:",
 	"+CMTI:",
-	"+QIURC:",
-	"+QIOPEN:",
 	"+QPING:",
 	"+QNTP:",
 };
@@ -104,17 +104,6 @@ at_parser_set_push(struct at_parser *p, int id, bool push)
 		p->push_mask |= (uint16_t)(1U << id);
 	else
 		p->push_mask &= (uint16_t)~(1U << id);
-}
-
-/* If s starts with prefix, return what follows it, else NULL. */
-static const char *
-at_prefix(const char *s, const char *prefix)
-{
-	size_t	len = strlen(prefix);
-
-	if (strncmp(s, prefix, len) != 0)
-		return (NULL);
-	return (s + len);
 }
 
 /* Value of s[0..len) if it is one or more digits (saturated), else -1. */
@@ -259,18 +248,24 @@ at_classify_recv(const struct at_parser *p, const char *s, size_t *want)
 	return (AT_KIND_LINE);
 }
 
+/* A read's header, a push URC, or a line (of any socket family). */
 static enum at_kind
 at_classify(const struct at_parser *p, const char *line, size_t *want)
 {
-	const char	*s;
+	const struct cmdfam	*f;
+	const char		*s;
+	size_t			 i;
 
-	if ((s = at_prefix(line, "+QIRD:")) != NULL)
-		return (at_classify_qird(s, want));
-	if ((s = at_prefix(line, "+QIURC:")) != NULL) {
-		while (*s == ' ')
-			s++;
-		if ((s = at_prefix(s, "\"recv\",")) != NULL)
-			return (at_classify_recv(p, s, want));
+	for (i = 0; (f = cmdfam_all[i]) != NULL; i++) {
+		if ((s = cmdfam_after(line, f->read_hdr)) != NULL)
+			return (at_classify_qird(s, want));
+		if ((s = cmdfam_after(line, f->urc)) != NULL) {
+			while (*s == ' ')
+				s++;
+			if ((s = cmdfam_after(s, "\"recv\",")) != NULL)
+				return (at_classify_recv(p, s, want));
+			return (AT_KIND_LINE);
+		}
 	}
 	return (AT_KIND_LINE);
 }
@@ -301,13 +296,13 @@ at_final(const char *line, int *code)
 		if (strcmp(line, at_finals[i].text) == 0)
 			return (at_finals[i].final);
 	}
-	if (at_prefix(line, "CONNECT ") != NULL)
+	if (cmdfam_after(line, "CONNECT ") != NULL)
 		return (AT_FINAL_CONNECT);
-	if ((s = at_prefix(line, "+CME ERROR:")) != NULL) {
+	if ((s = cmdfam_after(line, "+CME ERROR:")) != NULL) {
 		*code = at_error_code(s);
 		return (AT_FINAL_CME_ERROR);
 	}
-	if ((s = at_prefix(line, "+CMS ERROR:")) != NULL) {
+	if ((s = cmdfam_after(line, "+CMS ERROR:")) != NULL) {
 		*code = at_error_code(s);
 		return (AT_FINAL_CMS_ERROR);
 	}
@@ -528,8 +523,10 @@ at_is_urc(const char *line)
 
 	if (line == NULL)
 		return (false);
+	if (cmdfam_of_urc(line) != NULL)
+		return (true);
 	for (i = 0; i < nitems(at_urcs); i++) {
-		if (at_prefix(line, at_urcs[i]) != NULL)
+		if (cmdfam_after(line, at_urcs[i]) != NULL)
 			return (true);
 	}
 	return (false);

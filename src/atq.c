@@ -19,6 +19,7 @@
 
 #include "bg96d/at.h"
 #include "bg96d/atq.h"
+#include "bg96d/cmdfam.h"
 #include "bg96d/evtimer.h"
 #include "bg96d/log.h"
 #include "bg96d/util.h"
@@ -652,7 +653,7 @@ atq_handle(struct atq *q, const struct at_event *ev)
 		evtimer_add_ms(q->timer, q->tmo_ms[c->kind]);
 		return;
 	case AT_EV_PAYLOAD:
-		if (strncmp(ev->line, "+QIURC:", 7) == 0) {
+		if (cmdfam_of_push(ev->line) != NULL) {
 			if (q->ops.urc_payload != NULL)
 				q->ops.urc_payload(q->arg, ev);
 			return;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "bg96d/cmdfam.h"
 #include "bg96d/mline.h"
 
 #define MLINE_NFIELDS	12
@@ -587,14 +588,13 @@ p_qccid(const char *s, struct mline *m)
 	return MLINE_QCCID;
 }
 
-static const struct {
+struct mline_prefix {
 	const char	*prefix;
 	enum mline_kind	(*parse)(const char *, struct mline *);
-} mline_table[] = {
-	{ "+QIURC:", p_qiurc },
-	{ "+QIOPEN:", p_qiopen },
-	{ "+QIRD:", p_qird },
-	{ "+QISEND:", p_qisend },
+};
+
+/* Lines other than the socket families'. */
+static const struct mline_prefix mline_table[] = {
 	{ "+CEREG:", p_cereg },
 	{ "+CGREG:", p_cgreg },
 	{ "+CREG:", p_creg },
@@ -603,7 +603,6 @@ static const struct {
 	{ "+QCSQ:", p_qcsq },
 	{ "+COPS:", p_cops },
 	{ "+QNWINFO:", p_qnwinfo },
-	{ "+QISTATE:", p_qistate },
 	{ "+CPIN:", p_cpin },
 	{ "+QCCID:", p_qccid },
 };
@@ -612,32 +611,66 @@ static const struct {
 static const char *
 after(const char *line, const char *prefix)
 {
-	size_t	len = strlen(prefix);
-
-	if (strncmp(line, prefix, len) != 0)
+	if ((line = cmdfam_after(line, prefix)) == NULL)
 		return NULL;
-	line += len;
 	while (*line == ' ')
 		line++;
 	return line;
 }
 
-enum mline_kind
-mline_parse(const char *line, struct mline *out)
+/* Parse line with the first entry of t[n] whose prefix it has. */
+static bool
+parse_table(const struct mline_prefix *t, size_t n, const char *line,
+    struct mline *out, enum mline_kind *k)
 {
 	const char	*s;
 	size_t		 i;
-	enum mline_kind	 k = MLINE_UNKNOWN;
 
-	memset(out, 0, sizeof(*out));
-	for (i = 0; i < sizeof(mline_table) / sizeof(mline_table[0]); i++) {
-		if ((s = after(line, mline_table[i].prefix)) != NULL) {
-			k = mline_table[i].parse(s, out);
-			break;
+	for (i = 0; i < n; i++) {
+		if ((s = after(line, t[i].prefix)) != NULL) {
+			*k = t[i].parse(s, out);
+			return true;
 		}
 	}
+	return false;
+}
+
+/* A socket family's lines (cmdfam.h): its prefixes, the same shapes. */
+static bool
+parse_fam(const struct cmdfam *f, const char *line, struct mline *out,
+    enum mline_kind *k)
+{
+	const struct mline_prefix	 t[] = {
+		{ f->urc, p_qiurc },
+		{ f->open_urc, p_qiopen },
+		{ f->read_hdr, p_qird },
+		{ f->send_hdr, p_qisend },
+		{ f->state_hdr, p_qistate },
+	};
+
+	return parse_table(t, sizeof(t) / sizeof(t[0]), line, out, k);
+}
+
+enum mline_kind
+mline_parse(const char *line, struct mline *out)
+{
+	const struct cmdfam	*f = NULL;
+	size_t			 i;
+	enum mline_kind		 k = MLINE_UNKNOWN;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; cmdfam_all[i] != NULL; i++)
+		if (parse_fam(cmdfam_all[i], line, out, &k)) {
+			f = cmdfam_all[i];
+			break;
+		}
+	if (f == NULL)
+		parse_table(mline_table, sizeof(mline_table) /
+		    sizeof(mline_table[0]), line, out, &k);
 	if (k == MLINE_UNKNOWN || k == MLINE_MALFORMED)
 		memset(out, 0, sizeof(*out));	/* no half-filled fields */
+	else
+		out->fam = f;
 	out->kind = k;
 	return k;
 }
@@ -655,30 +688,40 @@ mline_qird_empty(const struct mline *m)
 enum mline_kind
 mline_parse_payload_header(const char *hdr, struct mline_data_hdr *out)
 {
-	struct fld	 f[MLINE_NFIELDS];
-	const char	*s;
-	int		 nf, i = 0;
+	const struct cmdfam	*fam;
+	struct fld		 f[MLINE_NFIELDS];
+	const char		*s = NULL;
+	size_t			 fi;
+	int			 nf, i = 0;
 
 	memset(out, 0, sizeof(*out));
 	out->id = -1;
-	if ((s = after(hdr, "+QIURC:")) != NULL) {
-		nf = split(s, f, MLINE_NFIELDS);
-		if (nf < 1 || !is_name(&f[0], "recv"))
+	for (fi = 0; (fam = cmdfam_all[fi]) != NULL; fi++) {
+		if ((s = after(hdr, fam->urc)) != NULL) {
+			out->push = true;
+			break;
+		}
+		if ((s = after(hdr, fam->read_hdr)) != NULL)
+			break;
+	}
+	if (fam == NULL)
+		return MLINE_UNKNOWN;
+	nf = split(s, f, MLINE_NFIELDS);
+	if (out->push) {
+		if (nf < 1 || !is_name(&f[0], "recv")) {
+			out->push = false;
 			return nf < 1 || !f[0].quoted ? MLINE_MALFORMED :
 			    MLINE_UNKNOWN;
-		out->push = true;
+		}
 		if ((nf != 3 && nf != 5) ||
 		    !inum(&f[1], 0, MLINE_NSLOTS - 1, &out->id))
 			goto bad;
 		i = 2;
-	} else if ((s = after(hdr, "+QIRD:")) != NULL) {
-		nf = split(s, f, MLINE_NFIELDS);
-		if (nf != 1 && nf != 3)
-			goto bad;
-	} else
-		return MLINE_UNKNOWN;
+	} else if (nf != 1 && nf != 3)
+		goto bad;
 	if (!inum(&f[i], 1, MLINE_LEN_MAX, &out->len))
 		goto bad;
+	out->fam = fam;
 	if (nf == i + 1)
 		return MLINE_DATA_HDR;
 	/* `+QIRD: a,b,c` with a bare number b is the counter answer. */

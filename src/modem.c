@@ -19,6 +19,7 @@
 
 #include "bg96d/at.h"
 #include "bg96d/atq.h"
+#include "bg96d/cmdfam.h"
 #include "bg96d/conf.h"
 #include "bg96d/log.h"
 #include "bg96d/mline.h"
@@ -755,7 +756,7 @@ static const struct {
 } init_steps[STEP__INIT_DONE] = {
 	[STEP_ATE0] = { "ATE0", NULL, TMO_COMMAND },
 	[STEP_CMEE] = { "AT+CMEE=1", NULL, TMO_COMMAND },
-	[STEP_QISTATE] = { "AT+QISTATE", "+QISTATE:", TMO_COMMAND },
+	[STEP_QISTATE] = { NULL, NULL, TMO_COMMAND },	/* cmdfam_qi */
 	[STEP_IFC] = { NULL, NULL, TMO_COMMAND },
 	[STEP_ATI] = { "ATI", NULL, TMO_COMMAND },
 	[STEP_GSN] = { "AT+GSN", NULL, TMO_COMMAND },
@@ -785,12 +786,15 @@ modem_init_step(struct modem *m)
 		    "AT+IFC=2,2" : "AT+IFC=0,0", sizeof(buf));
 	else if (m->step == STEP_QICSGP)
 		modem_auth_pdp_args(m, buf, sizeof(buf));
+	else if (m->step == STEP_QISTATE)
+		strlcpy(buf, cmdfam_qi.state, sizeof(buf));
 	else
 		strlcpy(buf, init_steps[m->step].cmd, sizeof(buf));
 	m->last_line[0] = '\0';
 	m->listed = 0;
 	c = atq_cmd_new(init_steps[m->step].kind, "%s", buf);
-	c->prefix = init_steps[m->step].prefix;
+	c->prefix = m->step == STEP_QISTATE ? cmdfam_qi.state_hdr :
+	    init_steps[m->step].prefix;
 	c->on_line = m->step == STEP_QISTATE ? modem_qistate_line :
 	    modem_line_cb;
 	c->on_done = modem_step_done;
@@ -949,6 +953,7 @@ static void
 modem_close_stale(struct modem *m)
 {
 	struct atq_cmd	*c;
+	char		 cmd[CMDFAM_CMD_MAX];
 	int		 id;
 
 	while (m->nstale > 0) {
@@ -956,8 +961,8 @@ modem_close_stale(struct modem *m)
 		if (m->ops.slot_owned != NULL && m->ops.slot_owned(m->arg, id))
 			continue;
 		log_info("modem: closing stale socket %d", id);
-		c = atq_cmd_new(TMO_QICLOSE, "AT+QICLOSE=%d,%d", id,
-		    QICLOSE_ARG_S);
+		cmdfam_close(&cmdfam_qi, cmd, sizeof(cmd), id, QICLOSE_ARG_S);
+		c = atq_cmd_new(TMO_QICLOSE, "%s", cmd);
 		c->on_done = modem_stale_done;
 		c->arg = m;
 		atq_submit(m->atq, c, false);
@@ -1014,8 +1019,8 @@ modem_act_done(void *arg, enum atq_result res, const struct at_event *ev)
 	/* Context up: close what a previous run left open. */
 	m->nstale = 0;
 	m->listed = 0;
-	c = atq_cmd_new(TMO_COMMAND, "AT+QISTATE");
-	c->prefix = "+QISTATE:";
+	c = atq_cmd_new(TMO_COMMAND, "%s", cmdfam_qi.state);
+	c->prefix = cmdfam_qi.state_hdr;
 	c->on_line = modem_qistate_line;
 	c->on_done = modem_stale_done;
 	c->arg = m;
@@ -1180,7 +1185,7 @@ modem_urc(void *arg, const char *line)
 		modem_context_lost(m, "PDP context deactivated");
 		return;
 	}
-	if (strncmp(line, "+QIURC:", 7) == 0 || strncmp(line, "+QIOPEN:", 8) == 0) {
+	if (cmdfam_of_urc(line) != NULL) {
 		if (m->ops.urc != NULL)
 			m->ops.urc(m->arg, line);
 		return;

@@ -4,7 +4,9 @@
  * A slot has at most one command outstanding (QIOPEN, QISEND, QIRD,
  * QICLOSE or a counter query), so a slot's state never races its own
  * answers.  Data commands are built just in time by msockset_pump(),
- * round-robin over the slots: one command per slot per turn.
+ * round-robin over the slots: one command per slot per turn.  Every
+ * command is spelled by the slot's command family (cmdfam.h): TCP/IP
+ * (AT+QI*) for every slot so far.
  *
  * Buffer mode reading follows the re-arm rule of ref. section 5.7: the
  * recv URC comes once, so a slot keeps reading until AT+QIRD answers 0.
@@ -17,12 +19,13 @@
 
 #include "bg96d/at.h"
 #include "bg96d/atq.h"
+#include "bg96d/cmdfam.h"
 #include "bg96d/conf.h"
+#include "bg96d/errors.h"
 #include "bg96d/evtimer.h"
 #include "bg96d/log.h"
 #include "bg96d/mline.h"
 #include "bg96d/msock.h"
-#include "bg96d/qerr.h"
 #include "bg96d/timeouts.h"
 #include "bg96d/util.h"
 
@@ -58,6 +61,7 @@ struct msock {
 	int			 id;
 	enum slot_state		 state;		/* only slot_set_state() */
 	enum msock_type		 type;
+	const struct cmdfam	*fam;		/* its commands (not FREE) */
 	bool			 push;
 	const struct msock_ops	*ops;
 	void			*owner;
@@ -79,7 +83,7 @@ struct msock {
 	bool			 remote_closed;	/* "closed" URC or send error */
 	bool			 peer_told;
 	bool			 prefer_read;
-	bool			 retried_563;
+	bool			 retried_stale;	/* QERR_ID_IN_USE once */
 	int			 backoff_ms;	/* SEND FAIL retry */
 	bool			 backing_off;
 	uint8_t			 chunk[MSOCK_SEND_MAX];
@@ -260,7 +264,7 @@ slot_aborted(struct msock *s)
 	if (s->state == SLOT_FREE)
 		return;
 	if (s->state == SLOT_OPENING)
-		slot_tell_opened(s, MSOCK_ERR_MODEM);
+		slot_tell_opened(s, ERR_MODEM);
 	else
 		slot_gone(s, "modem went away");
 	slot_release(s, "command aborted");
@@ -277,8 +281,8 @@ slot_qiclose_done(void *arg, enum atq_result res, const struct at_event *ev)
 		return;
 	}
 	if (res != ATQ_RES_OK)
-		log_warnx("slot %d: AT+QICLOSE failed; freeing it anyway",
-		    s->id);
+		log_warnx("slot %d: %s failed; freeing it anyway", s->id,
+		    s->fam->close);
 	slot_release(s, "closed");
 }
 
@@ -287,14 +291,15 @@ static void
 slot_qiclose(struct msock *s)
 {
 	struct atq_cmd	*c;
+	char		 cmd[CMDFAM_CMD_MAX];
 
 	evtimer_del(s->timer);
 	if (s->state != SLOT_CLOSING)
 		slot_set_state(s, SLOT_CLOSING, "closing");
 	if (s->busy != NULL)
 		return;		/* slot_continue() sends it */
-	c = atq_cmd_new(TMO_QICLOSE, "AT+QICLOSE=%d,%d", s->id,
-	    QICLOSE_ARG_S);
+	cmdfam_close(s->fam, cmd, sizeof(cmd), s->id, QICLOSE_ARG_S);
+	c = atq_cmd_new(TMO_QICLOSE, "%s", cmd);
 	c->on_done = slot_qiclose_done;
 	c->arg = s;
 	s->busy = c;
@@ -352,8 +357,8 @@ slot_qiopen_done(void *arg, enum atq_result res, const struct at_event *ev)
 		slot_continue(s);
 		return;
 	}
-	slot_tell_opened(s, res == ATQ_RES_TIMEOUT ? MSOCK_ERR_MODEM :
-	    (ev != NULL && ev->code > 0 ? ev->code : 552));
+	slot_tell_opened(s, res == ATQ_RES_TIMEOUT ? ERR_MODEM :
+	    (ev != NULL && ev->code > 0 ? ev->code : QERR_INVALID_PARAM));
 	/* A refused QIOPEN leaves nothing to close; be safe anyway. */
 	slot_qiclose(s);
 }
@@ -367,11 +372,16 @@ slot_send_qiopen(struct msock *s)
 		[MSOCK_UDP_SERVICE] = "UDP SERVICE",
 		[MSOCK_TCP_INCOMING] = "TCP",
 	};
-	struct atq_cmd	*c;
+	struct cmdfam_open	 o = {
+		.context_id = s->set->ctx, .id = s->id,
+		.service = svc[s->type], .host = s->host, .port = s->port,
+		.local_port = s->local_port, .access_mode = s->push ? 1 : 0,
+	};
+	struct atq_cmd		*c;
+	char			 cmd[CMDFAM_CMD_MAX];
 
-	c = atq_cmd_new(TMO_QIOPEN, "AT+QIOPEN=%d,%d,\"%s\",\"%s\",%d,%d,%d",
-	    s->set->ctx, s->id, svc[s->type], s->host, s->port, s->local_port,
-	    s->push ? 1 : 0);
+	cmdfam_open(s->fam, cmd, sizeof(cmd), &o);
+	c = atq_cmd_new(TMO_QIOPEN, "%s", cmd);
 	c->on_done = slot_qiopen_done;
 	c->arg = s;
 	s->busy = c;
@@ -400,10 +410,11 @@ msock_open(struct msockset *set, enum msock_type type, const char *host,
 		return NULL;
 	s->label[0] = '\0';
 	s->type = type;
+	s->fam = &cmdfam_qi;
 	s->push = push;
 	s->ops = ops;
 	s->owner = owner;
-	s->retried_563 = false;
+	s->retried_stale = false;
 	s->prefer_read = false;
 	s->rx_pending = s->remote_closed = s->peer_told = false;
 	s->bytes_up = s->bytes_down = 0;
@@ -528,9 +539,11 @@ static void
 slot_drain_poll(struct msock *s)
 {
 	struct atq_cmd	*c;
+	char		 cmd[CMDFAM_CMD_MAX];
 
-	c = atq_cmd_new(TMO_COMMAND, "AT+QISEND=%d,0", s->id);
-	c->prefix = "+QISEND:";
+	cmdfam_send_query(s->fam, cmd, sizeof(cmd), s->id);
+	c = atq_cmd_new(TMO_COMMAND, "%s", cmd);
+	c->prefix = s->fam->send_hdr;
 	c->on_line = slot_drain_line;
 	c->on_done = slot_drain_done;
 	c->arg = s;
@@ -550,7 +563,7 @@ slot_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case SLOT_OPENING:
 		/* No +QIOPEN in time: free the slot with QICLOSE (AN). */
 		log_warnx("slot %d: no +QIOPEN answer in time", s->id);
-		slot_tell_opened(s, MSOCK_ERR_TIMEOUT);
+		slot_tell_opened(s, ERR_OPEN_TIMEOUT);
 		slot_qiclose(s);
 		break;
 	case SLOT_OPEN:
@@ -625,7 +638,7 @@ slot_send_done(void *arg, enum atq_result res, const struct at_event *ev)
 			break;
 		if (s->type == MSOCK_UDP_SERVICE ||
 		    s->type == MSOCK_TCP_LISTENER) {
-			log_warnx("slot %d: AT+QISEND failed", s->id);
+			log_warnx("slot %d: %s failed", s->id, s->fam->send);
 			slot_gone(s, "send failed");
 			slot_qiclose(s);
 			break;
@@ -637,8 +650,8 @@ slot_send_done(void *arg, enum atq_result res, const struct at_event *ev)
 		 */
 		if (!s->remote_closed) {
 			s->set->counters.send_errors++;
-			log_warnx("slot %d: AT+QISEND failed; reading what is "
-			    "left, then closing", s->id);
+			log_warnx("slot %d: %s failed; reading what is "
+			    "left, then closing", s->id, s->fam->send);
 		}
 		slot_remote_closed(s, "send failed");
 		break;
@@ -683,6 +696,7 @@ slot_read_payload(void *arg, const struct at_event *ev)
 static void
 slot_read_line(void *arg, const char *line)
 {
+	struct msock	*s = arg;
 	struct mline	 ml;
 	char		 esc[128];
 
@@ -693,8 +707,8 @@ slot_read_line(void *arg, const char *line)
 	mline_parse(line, &ml);
 	if (mline_qird_empty(&ml))
 		return;
-	log_info("modem: unexpected line \"%s\" (AT+QIRD)",
-	    log_escape(esc, sizeof(esc), line, strlen(line)));
+	log_info("modem: unexpected line \"%s\" (%s)",
+	    log_escape(esc, sizeof(esc), line, strlen(line)), s->fam->read);
 }
 
 static void
@@ -728,7 +742,7 @@ slot_read_done(void *arg, enum atq_result res, const struct at_event *ev)
 	case ATQ_RES_ERROR:
 	case ATQ_RES_TIMEOUT:
 	case ATQ_RES_SEND_FAIL:
-		log_warnx("slot %d: AT+QIRD failed", s->id);
+		log_warnx("slot %d: %s failed", s->id, s->fam->read);
 		if (s->state == SLOT_OPEN) {
 			slot_gone(s, "read failed");
 			slot_qiclose(s);
@@ -746,6 +760,7 @@ static struct atq_cmd *
 slot_next_cmd(struct msock *s)
 {
 	struct atq_cmd	*c;
+	char		 cmd[CMDFAM_CMD_MAX];
 	bool		 can_read, can_send;
 
 	if (s->state != SLOT_OPEN || s->busy != NULL || s->ops == NULL ||
@@ -764,20 +779,18 @@ slot_next_cmd(struct msock *s)
 		s->prefer_read = false;
 		s->rd_gen = s->rx_gen;
 		s->rd_data = false;
-		c = atq_cmd_new(TMO_QIRD, "AT+QIRD=%d", s->id);
-		c->prefix = "+QIRD:";
+		cmdfam_read(s->fam, cmd, sizeof(cmd), s->id);
+		c = atq_cmd_new(TMO_QIRD, "%s", cmd);
+		c->prefix = s->fam->read_hdr;
 		c->on_line = slot_read_line;
 		c->on_payload = slot_read_payload;
 		c->on_done = slot_read_done;
 	} else if (can_send) {
 		s->prefer_read = true;
-		if (s->type == MSOCK_UDP_SERVICE)
-			c = atq_cmd_new(TMO_SEND, "AT+QISEND=%d,%zu,\"%s\",%d",
-			    s->id, s->chunk_len, s->chunk_dest.ip,
-			    s->chunk_dest.port);
-		else
-			c = atq_cmd_new(TMO_SEND, "AT+QISEND=%d,%zu", s->id,
-			    s->chunk_len);
+		cmdfam_send(s->fam, cmd, sizeof(cmd), s->id, s->chunk_len,
+		    s->type == MSOCK_UDP_SERVICE ? s->chunk_dest.ip : NULL,
+		    s->chunk_dest.port);
+		c = atq_cmd_new(TMO_SEND, "%s", cmd);
 		atq_cmd_set_data(c, s->chunk, s->chunk_len);
 		c->on_done = slot_send_done;
 	} else
@@ -846,6 +859,7 @@ msockset_incoming(struct msockset *set, const struct mline *ml)
 		return;
 	}
 	s->type = MSOCK_TCP_INCOMING;
+	s->fam = srv->fam;
 	s->push = false;
 	s->ops = NULL;
 	s->owner = NULL;
@@ -888,13 +902,18 @@ msockset_qiopen(struct msockset *set, int id, int err)
 		return;
 	}
 	evtimer_del(s->timer);
-	if (err == 563 && !s->retried_563 && s->ops != NULL) {
+	if (err_info(err)->retry == RETRY_CLOSE_SLOT && !s->retried_stale &&
+	    s->ops != NULL) {
 		/* Stale slot (ref. 11.11): close, then retry once. */
 		struct atq_cmd	*c;
+		char		 cmd[CMDFAM_CMD_MAX];
 
-		s->retried_563 = true;
-		c = atq_cmd_new(TMO_QICLOSE, "AT+QICLOSE=%d,%d", id,
-		    QICLOSE_ARG_S);
+		log_debug("slot %d: +QIOPEN error %d (%s: %s); closing the "
+		    "stale slot and opening again", id, err,
+		    err_info(err)->name, err_info(err)->text);
+		s->retried_stale = true;
+		cmdfam_close(s->fam, cmd, sizeof(cmd), id, QICLOSE_ARG_S);
+		c = atq_cmd_new(TMO_QICLOSE, "%s", cmd);
 		atq_submit(slot_atq(s), c, false);
 		slot_send_qiopen(s);
 		slot_arm(s, s->deadline - now_ms());
@@ -911,8 +930,7 @@ msockset_qiopen(struct msockset *set, int id, int err)
 		slot_continue(s);
 		return;
 	}
-	if (qerr_context_lost(err) &&
-	    set->ops.context_suspect != NULL)
+	if (err_context_lost(err) && set->ops.context_suspect != NULL)
 		set->ops.context_suspect(set->arg, err);
 	slot_tell_opened(s, err);
 	slot_qiclose(s);
@@ -1004,7 +1022,7 @@ msockset_down(struct msockset *set, const char *why)
 			atq_cancel(set->atq, s->busy);
 		s->busy = NULL;
 		if (s->state == SLOT_OPENING)
-			slot_tell_opened(s, MSOCK_ERR_MODEM);
+			slot_tell_opened(s, ERR_MODEM);
 		else
 			slot_gone(s, why);
 		slot_release(s, why);

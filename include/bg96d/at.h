@@ -90,6 +90,9 @@ void	at_parser_init(struct at_parser *p);
  * Only then does `+QIURC: "recv",id,n` carry n payload bytes; in buffer
  * mode the same line (firmware with recvind) is a plain URC.
  * `+QIURC: "recv",id,n,"ip",port` (UDP SERVICE push) always carries data.
+ * The header prefixes are every socket command family's (cmdfam.h);
+ * the mask is by id alone (a family with ids of its own would need its
+ * own mask).
  */
 void	at_parser_set_push(struct at_parser *p, int id, bool push);
 

@@ -6,6 +6,10 @@
  * without CR/LF) goes in, a typed struct comes out.  No I/O, no globals,
  * no allocation; the result never points into the input.
  *
+ * The socket lines (+QIURC:, +QIOPEN:, +QIRD:, +QISEND:, +QISTATE:) are
+ * matched with the prefixes of every command family (cmdfam.h) and say
+ * which family in .fam.
+ *
  * Rules every parse follows:
  * - The prefix ("+QIURC:", "+CSQ:", ...) is matched exactly, then any
  *   spaces; the rest is split at commas outside double quotes.  A quoted
@@ -84,8 +88,17 @@ enum mline_svc {
 	MLINE_SVC_UDP_SERVICE,
 };
 
+struct cmdfam;
+
 struct mline {
 	enum mline_kind	 kind;
+	/*
+	 * The socket command family (cmdfam.h) whose prefix the line has
+	 * (+QIURC:, +QIOPEN:, +QIRD:, +QISEND:, +QISTATE: are cmdfam_qi's;
+	 * the kinds below are named after them but cover every family);
+	 * NULL for other lines and for MLINE_UNKNOWN / MLINE_MALFORMED.
+	 */
+	const struct cmdfam *fam;
 	union {
 		struct {			/* MLINE_RECV */
 			int	 id;		/* 0..11 */
@@ -231,6 +244,8 @@ bool		 mline_qird_empty(const struct mline *m);
  * MLINE_MALFORMED (a known prefix, bad fields) or MLINE_UNKNOWN.
  */
 struct mline_data_hdr {
+	const struct cmdfam *fam;	/* whose header; NULL unless
+					 * MLINE_DATA_HDR */
 	bool		 push;		/* +QIURC "recv" rather than +QIRD */
 	int		 id;		/* 0..11 for push, -1 for +QIRD */
 	int		 len;		/* 1..1500 */

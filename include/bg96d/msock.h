@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bg96d/errors.h"
+
 struct event_base;
 struct atq;
 struct atq_cmd;
@@ -32,8 +34,9 @@ enum msock_type {
 #define MSOCK_SEND_MAX	1460
 #define MSOCK_READ_MAX	1500
 
-#define MSOCK_ERR_TIMEOUT	(-1)
-#define MSOCK_ERR_MODEM		(-2)
+/* (kept for bridge.c until it uses errors.h) */
+#define MSOCK_ERR_TIMEOUT	ERR_OPEN_TIMEOUT
+#define MSOCK_ERR_MODEM		ERR_MODEM
 
 /* A remote peer of a UDP SERVICE or TCP LISTENER socket. */
 struct msock_peer {
@@ -43,10 +46,12 @@ struct msock_peer {
 
 struct msock_ops {
 	/*
-	 * +QIOPEN result: err 0 = open, a 5xx code from the modem,
-	 * MSOCK_ERR_TIMEOUT (no +QIOPEN in time: the remote is slow or
-	 * unreachable) or MSOCK_ERR_MODEM (the modem itself failed: command
-	 * timeout, reboot, line lost; worth waiting for it to come back).
+	 * +QIOPEN result, an errors.h code: ERR_OK (0) = open; a QERR_*
+	 * 5xx code from the modem (the <err> of +QIOPEN, or the +CME
+	 * ERROR that refused the command); ERR_OPEN_TIMEOUT (no +QIOPEN
+	 * in time: the remote is slow or unreachable); or ERR_MODEM (the
+	 * modem itself failed: command timeout, reboot, line lost; worth
+	 * waiting for it to come back).  err_info(err) says what to do.
 	 */
 	void	(*opened)(void *, int err);
 	/* Bytes from the network (ip/port set for UDP SERVICE, else NULL/0). */
@@ -81,7 +86,8 @@ struct msockset_ops {
 	/* A slot became free (waiting clients may be served). */
 	void	(*slot_freed)(void *);
 	/*
-	 * A +QIOPEN error says the PDP context may be gone (561, 570):
+	 * A +QIOPEN error says the PDP context may be gone
+	 * (err_context_lost(): QERR_PDP_OPEN, QERR_PDP_BROKEN):
 	 * the modem layer should check it, a pdpdeact URC may have been
 	 * missed.
 	 */
