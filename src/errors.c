@@ -48,7 +48,7 @@ static const struct err_info errtab[] = {
 	    SOCKS_REP_NETWORK, RETRY_NO, true },
 	Q(QERR_CANCEL_SEND, "cancel send", SOCKS_REP_FAILURE),
 	Q(QERR_NOT_ALLOWED, "operation not allowed", SOCKS_REP_FAILURE),
-	Q(QERR_APN_NOT_CONFIGURED, "APN not configured", SOCKS_REP_NETWORK),
+	Q(QERR_APN_NOT_CONFIGURED, "APN not configured", SOCKS_REP_FAILURE),
 	Q(QERR_PORT_BUSY, "port busy", SOCKS_REP_FAILURE),
 };
 
