@@ -8,8 +8,9 @@
  * lengths and codes in range; strings NUL-terminated inside their buffer,
  * printable, no double quote; IPs only [0-9A-Fa-f.:]), parsing must be
  * deterministic whatever *out held before, the two entry points must agree
- * on +QIRD headers, and a parsed line rendered back in the reference's
- * canonical shape must parse to the same struct; otherwise abort().
+ * on +QIRD headers, socket lines must name their command family, and a
+ * parsed line rendered back in the reference's canonical shape must parse
+ * to the same struct; otherwise abort().
  */
 
 #include <stdint.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include "bg96d/at.h"
+#include "bg96d/cmdfam.h"
 #include "bg96d/mline.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -57,9 +59,34 @@ check_peer(const struct mline_peer *p, int nonempty)
 	range(p->port, 0, 65535);
 }
 
+/* Does m come from a socket command family's line (cmdfam.h)? */
+static int
+socket_kind(enum mline_kind k)
+{
+	switch (k) {
+	case MLINE_RECV:
+	case MLINE_CLOSED:
+	case MLINE_INCOMING:
+	case MLINE_INCOMING_FULL:
+	case MLINE_PDPDEACT:
+	case MLINE_DNSGIP:
+	case MLINE_QIOPEN:
+	case MLINE_QIRD:
+	case MLINE_QIRD_COUNTERS:
+	case MLINE_QISEND:
+	case MLINE_QISTATE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 static void
 check(const struct mline *m)
 {
+	/* Only the TCP/IP family exists: its lines say so, others not. */
+	if (m->fam != (socket_kind(m->kind) ? &cmdfam_qi : NULL))
+		abort();
 	switch (m->kind) {
 	case MLINE_UNKNOWN:
 	case MLINE_MALFORMED:
@@ -325,11 +352,12 @@ check_hdr(const char *line, enum mline_kind k, const struct mline_data_hdr *h,
 	    memcmp(h, &h2, sizeof(h2)) != 0)
 		abort();
 	if (k == MLINE_UNKNOWN || k == MLINE_MALFORMED) {
-		if (h->id != -1 || h->len != 0 || h->has_peer || h->push)
+		if (h->id != -1 || h->len != 0 || h->has_peer || h->push ||
+		    h->fam != NULL)
 			abort();
 		return;
 	}
-	if (k != MLINE_DATA_HDR)
+	if (k != MLINE_DATA_HDR || h->fam != &cmdfam_qi)
 		abort();
 	range(h->len, 1, 1500);
 	if (h->push)
