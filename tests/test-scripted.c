@@ -405,6 +405,34 @@ START_TEST(qiopen_urc_before_late_ok)
 END_TEST
 
 /*
+ * +QIOPEN: <id>,563 (socket identity in use: a slot an earlier run left
+ * open, ref. 11.11): AT+QICLOSE it and open once more; a second 563 is
+ * the owner's to hear.
+ */
+START_TEST(qiopen_563_closes_and_retries_once)
+{
+	struct sm	*t = the_sm = sm_new_slots();
+	struct own	 o;
+
+	own_init(&o, t);
+	o.ms = msock_open(sm_set(t), MSOCK_TCP, "192.0.2.10", 8009, 0, false,
+	    10000, &own_ops, &o);
+	sm_expect(t, QIOPEN_TCP11);
+	sm_send(t, "\r\nOK\r\n\r\n+QIOPEN: 11,563\r\n");
+	sm_expect(t, "AT+QICLOSE=11,1\r");
+	sm_send(t, "\r\nOK\r\n");
+	sm_expect(t, QIOPEN_TCP11);
+	sm_send(t, "\r\nOK\r\n\r\n+QIOPEN: 11,563\r\n");
+	sm_until(t, is_opened, &o, "the open");
+	ck_assert_int_eq(o.opened, QERR_ID_IN_USE);
+	sm_expect(t, "AT+QICLOSE=11,1\r");
+	sm_send(t, "\r\nOK\r\n");
+	sm_until(t, all_free, NULL, "every slot free");
+	sm_free(t);
+}
+END_TEST
+
+/*
  * A recv URC lost on the line (here: garbled) must not leave the client
  * waiting forever: an unread buffer-mode slot is read after a while.
  */
@@ -1088,6 +1116,7 @@ scripted_suite(void)
 	tcase_add_test(tc, d06_truncated_incoming_urc);
 	tcase_add_test(tc, d08_send_error_reads_the_rest);
 	tcase_add_test(tc, qiopen_urc_before_late_ok);
+	tcase_add_test(tc, qiopen_563_closes_and_retries_once);
 	tcase_add_test(tc, lost_recv_urc_is_polled);
 	tcase_add_test(tc, late_answers_after_timeout);
 	tcase_add_test(tc, d11_final_result_ended_by_cr);
