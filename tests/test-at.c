@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "bg96d/at.h"
+#include "bg96d/cmdfam.h"
 
 #define nitems(a)	(sizeof (a) / sizeof (a)[0])
 
@@ -791,6 +792,43 @@ START_TEST(test_flush)
 }
 END_TEST
 
+/*
+ * The framer takes its payload headers from every socket command family
+ * (cmdfam.h): a family's read header and its push URC carry bytes, its
+ * URCs are URCs.
+ */
+START_TEST(test_families)
+{
+	const struct cmdfam	*f;
+	struct at_parser	 p;
+	struct at_event		 ev;
+	char			 in[128], line[64];
+	size_t			 i, n, off;
+
+	for (i = 0; (f = cmdfam_all[i]) != NULL; i++) {
+		at_parser_init(&p);
+		at_parser_set_push(&p, 2, true);
+		n = (size_t)snprintf(in, sizeof(in), "\r\n%s 3\r\nab\n\r\n"
+		    "OK\r\n%s \"recv\",2,2\r\nOK\r\n", f->read_hdr, f->urc);
+		off = at_parse(&p, (const uint8_t *)in, n, &ev);
+		ck_assert_int_eq(ev.type, AT_EV_PAYLOAD);
+		snprintf(line, sizeof(line), "%s 3", f->read_hdr);
+		ck_assert_str_eq(ev.line, line);
+		ck_assert_uint_eq(ev.data_len, 3);
+		ck_assert_int_eq(memcmp(ev.data, "ab\n", 3), 0);
+		off += at_parse(&p, (const uint8_t *)in + off, n - off, &ev);
+		ck_assert_int_eq(ev.type, AT_EV_FINAL);
+		off += at_parse(&p, (const uint8_t *)in + off, n - off, &ev);
+		ck_assert_int_eq(ev.type, AT_EV_PAYLOAD);
+		ck_assert_uint_eq(ev.data_len, 2);
+		ck_assert_int_eq(memcmp(ev.data, "OK", 2), 0);
+		ck_assert(at_is_urc(ev.line));
+		snprintf(line, sizeof(line), "%s 2,0", f->open_urc);
+		ck_assert(at_is_urc(line));
+	}
+}
+END_TEST
+
 START_TEST(test_is_urc)
 {
 	ck_assert_msg(at_is_urc(urcs[_i].line) == urcs[_i].urc,
@@ -842,6 +880,7 @@ at_suite(void)
 
 	tc = tcase_create("classify");
 	tcase_add_loop_test(tc, test_is_urc, 0, nitems(urcs));
+	tcase_add_test(tc, test_families);
 	tcase_add_test(tc, test_is_urc_null);
 	tcase_add_test(tc, test_final_name);
 	suite_add_tcase(s, tc);
