@@ -4,8 +4,9 @@
  * <err> of +QIOPEN and of +CME ERROR: <n> with AT+CMEE=1) and the
  * daemon's own (negative), with what each means to the rest of the
  * daemon.  Code that compares a code uses these names; code that logs
- * one uses err_name(); the SOCKS reply for a failed open comes from
- * err_info()->socks_rep.
+ * one prints err_info()->name and ->text; the SOCKS reply for a failed
+ * open comes from err_info()->socks_rep.  Both socket command families
+ * (cmdfam.h) answer with these codes.
  */
 #ifndef BG96D_ERRORS_H
 #define BG96D_ERRORS_H
