@@ -1,8 +1,9 @@
 /*
  * at.h: pure framer for the bytes a Quectel BG96 writes on its AT port.
  *
- * Bytes in, events out.  No I/O, no globals, no allocation: the parser
- * state is a plain struct the caller owns.  Feeding the same bytes in any
+ * Bytes in, events out.  No I/O, no globals that change (the socket
+ * command families' prefixes come from cmdfam.h's constant table), no
+ * allocation: the parser state is a plain struct the caller owns.  Feeding the same bytes in any
  * chunking (one call, or one byte per call) yields the same events.
  */
 #ifndef BG96D_AT_H

@@ -3,8 +3,9 @@
  * writes (bg96-at-reference sections 3-7, 13, 14).
  *
  * A line (the text of an AT_EV_LINE or the header of an AT_EV_PAYLOAD,
- * without CR/LF) goes in, a typed struct comes out.  No I/O, no globals,
- * no allocation; the result never points into the input.
+ * without CR/LF) goes in, a typed struct comes out.  No I/O, no globals
+ * that change, no allocation; the result never points into the input
+ * (.fam points to a constant descriptor).
  *
  * The socket lines (+QIURC:, +QIOPEN:, +QIRD:, +QISEND:, +QISTATE:) are
  * matched with the prefixes of every command family (cmdfam.h) and say
