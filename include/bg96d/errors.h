@@ -70,7 +70,11 @@ struct err_info {
 					 * it, a pdpdeact may have been missed */
 };
 
-/* The entry for code; an unknown code gets a generic entry (its code). */
+/*
+ * The entry for code, never NULL.  An unknown code gets one generic entry
+ * ("ERR_UNKNOWN", "modem error", .code 0): a log prints the code itself
+ * next to ->name.
+ */
 const struct err_info	*err_info(int code);
 static inline bool
 err_context_lost(int code)
