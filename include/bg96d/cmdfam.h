@@ -14,8 +14,10 @@
  * The framer (at.c), the line parser (mline.c), the queue (atq.c), the
  * modem layer (modem.c) and the slots (msock.c) take every name and
  * prefix from here, and the cmdfam_*() builders spell every command, so
- * a second family is one more descriptor in cmdfam.c.  Only TCP/IP
- * exists today (cmdfam_qi).
+ * a second family is one more descriptor in cmdfam.c (and cmdfam_all),
+ * plus a way for a slot's owner to ask for it: msock_open() gives every
+ * slot cmdfam_qi, the only family today.  Parsed lines say which family
+ * they came from (mline.h's .fam).
  *
  * Result codes: both families answer with the BG96's 5xx codes (the <err>
  * of +QIOPEN: / +QSSLOPEN: and +CME ERROR: <n>), so they are not repeated
