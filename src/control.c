@@ -35,6 +35,7 @@
 #include "bg96d/modem.h"
 #include "bg96d/msock.h"
 #include "bg96d/timeouts.h"
+#include "bg96d/usock.h"
 #include "bg96d/util.h"
 
 #define CONTROL_CLIENTS_MAX	16		/* connections at once */
@@ -45,7 +46,6 @@
 #define CONTROL_IDLE_S		600		/* no request for this long */
 #define CONTROL_LINE_S		10		/* a started line must end */
 #define CONTROL_WRITE_S		60		/* output not read for this long */
-#define CONTROL_ACCEPT_PAUSE_MS	1000		/* after EMFILE */
 
 /* Refresh: one command per step, a full round every cycle. */
 #define CONTROL_POLL_FIRST_MS	500
@@ -789,15 +789,6 @@ control_client_new(struct control *ctl, int fd)
 }
 
 static void
-control_resume_accept_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct control	*ctl = arg;
-
-	if (ctl->ev != NULL)
-		event_add(ctl->ev, NULL);
-}
-
-static void
 control_accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
 	static const char	 busy[] =
@@ -805,20 +796,8 @@ control_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	struct control		*ctl = arg;
 	int			 fd;
 
-	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd == -1) {
-		if (errno == EMFILE || errno == ENFILE) {
-			struct timeval	 tv = { CONTROL_ACCEPT_PAUSE_MS / 1000, 0 };
-
-			log_warn("control: accept");
-			event_del(ctl->ev);
-			if (ctl->pause == NULL)
-				ctl->pause = evtimer_new(ctl->base,
-				    control_resume_accept_cb, ctl);
-			evtimer_add(ctl->pause, &tv);
-		}
+	if ((fd = usock_accept(lfd, ctl->ev, &ctl->pause, "control")) == -1)
 		return;
-	}
 	if (ctl->nclients >= CONTROL_CLIENTS_MAX) {
 		ctl->refused_clients++;
 		if (send(fd, busy, sizeof(busy) - 1,
@@ -1047,7 +1026,7 @@ control_apply(struct control *ctl, const struct conf *c, int gid, char *err,
 		return 0;
 	}
 	/* A new file first, so a failure keeps the old one working. */
-	fd = unix_listen(path, SOCK_STREAM, c->control.mode, gid, err, errlen);
+	fd = usock_listen(path, SOCK_STREAM, c->control.mode, gid, err, errlen);
 	if (fd < 0)
 		return fd;
 	control_unlisten(ctl);
