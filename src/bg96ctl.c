@@ -232,6 +232,7 @@ wait_fd(int fd, short ev, long long deadline)
 		left = deadline - mono_ms();
 		if (left <= 0)
 			return -1;
+		/* In slices: poll() takes an int of milliseconds. */
 		r = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
 		if (r > 0)
 			return 0;
