@@ -19,76 +19,18 @@
 #include "bg96d/bridge.h"
 #include "bg96d/conf.h"
 #include "bg96d/endpoint.h"
+#include "bg96d/errors.h"
 #include "bg96d/log.h"
 #include "bg96d/modem.h"
 #include "bg96d/msock.h"
 #include "bg96d/service.h"
 #include "bg96d/socks.h"
 #include "bg96d/timeouts.h"
+#include "bg96d/usock.h"
 #include "bg96d/util.h"
 
 
 static void	endpoint_accept_cb(evutil_socket_t, short, void *);
-
-int
-unix_listen(const char *path, int type, int mode, int gid, char *err,
-    size_t errlen)
-{
-	struct sockaddr_un	 sun;
-	mode_t			 old;
-	int			 fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
-	    sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "%s: path too long", path);
-		return -1;
-	}
-	/* A socket file that still answers belongs to a running instance. */
-	fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
-		close(fd);
-		snprintf(err, errlen, "%s: another bg96d answers there", path);
-		return -2;
-	}
-	close(fd);
-	if (unlink(path) == -1 && errno != ENOENT) {
-		snprintf(err, errlen, "%s: unlink: %s", path, strerror(errno));
-		return -1;
-	}
-	fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd == -1) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	old = umask(0177);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		umask(old);
-		snprintf(err, errlen, "%s: bind: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	umask(old);
-	if ((gid != -1 && chown(path, (uid_t)-1, (gid_t)gid) == -1) ||
-	    chmod(path, (mode_t)mode) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		close(fd);
-		unlink(path);
-		return -1;
-	}
-	if (listen(fd, 16) == -1) {
-		snprintf(err, errlen, "%s: listen: %s", path, strerror(errno));
-		close(fd);
-		unlink(path);
-		return -1;
-	}
-	return fd;
-}
 
 struct epset *
 epset_new(struct event_base *base, struct modem *m, struct msockset *ms)
@@ -201,11 +143,11 @@ endpoint_make(struct epset *set, const struct conf_endpoint *ce,
 	}
 	strlcpy(ep->path, path, sizeof(ep->path));
 	mode = ce->socket_mode != -1 ? ce->socket_mode : c->daemon.socket_mode;
-	fd = unix_listen(ep->path, ce->type == CONF_EP_UDP ? SOCK_SEQPACKET :
+	fd = usock_listen(ep->path, ce->type == CONF_EP_UDP ? SOCK_SEQPACKET :
 	    SOCK_STREAM, mode, gid, err, errlen);
 	if (fd < 0) {
 		free(ep);
-		return fd == -2 ? 1 : -1;
+		return fd == ERR_INSTANCE ? 1 : -1;
 	}
 	ep->fd = fd;
 	ep->ev = event_new(set->base, fd, EV_READ | EV_PERSIST,
@@ -264,34 +206,13 @@ epset_apply(struct epset *set, const struct conf *c, char *err,
 }
 
 static void
-endpoint_resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct endpoint	*ep = arg;
-
-	if (ep->ev != NULL)
-		event_add(ep->ev, NULL);
-}
-
-static void
 endpoint_accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
 	struct endpoint	*ep = arg;
 	int		 fd;
 
-	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd == -1) {
-		if (errno == EMFILE || errno == ENFILE) {
-			struct timeval	 tv = { ACCEPT_PAUSE_MS / 1000, 0 };
-
-			log_warn("%s: accept", ep->conf.name);
-			event_del(ep->ev);
-			if (ep->pause == NULL)
-				ep->pause = evtimer_new(ep->set->base,
-				    endpoint_resume_cb, ep);
-			evtimer_add(ep->pause, &tv);
-		}
+	if ((fd = usock_accept(lfd, ep->ev, &ep->pause, ep->conf.name)) == -1)
 		return;
-	}
 	if (ep->set->stopping) {
 		close(fd);
 		return;

@@ -92,7 +92,7 @@ download() {	# download DIR PACKAGE...: the .debs into DIR (apt-get as _apt)
 t=$(now)
 native="gcc-$triplet libc6-dev-$arch-cross qemu-user meson ninja-build
 pkgconf python3 file"
-foreign="pkgconf libserialport-dev libinih-dev libsystemd-dev check
+foreign="pkgconf libserialport-dev libinih-dev libjansson-dev libsystemd-dev check
 libevent-core-2.1-7"
 
 mode=multiarch
@@ -186,7 +186,8 @@ if [ $mode = sysroot ] && [ ! -f "$sysroot/sysroot.ini" ]; then
 	pkgs=$(apt-cache depends --recurse --no-recommends --no-suggests \
 	    --no-conflicts --no-breaks --no-replaces --no-enhances \
 	    libevent-dev:"$arch" libserialport-dev:"$arch" \
-	    libinih-dev:"$arch" libsystemd-dev:"$arch" check:"$arch" |
+	    libinih-dev:"$arch" libjansson-dev:"$arch" libsystemd-dev:"$arch" \
+	    check:"$arch" |
 	    grep -E "^[a-z0-9][^ ]*:$arch\$" | sort -u)
 	say "unpacking into $sysroot:" $pkgs
 	tmp=$(mktemp -d)

@@ -12,8 +12,8 @@ top=$(pwd)
 mode=${1:-}
 
 PACKAGES="build-essential meson ninja-build pkg-config libevent-dev
-libserialport-dev libinih-dev check libsystemd-dev python3 curl systemd
-groff-base valgrind"
+libserialport-dev libinih-dev libjansson-dev check libsystemd-dev python3 curl
+systemd groff-base valgrind"
 
 install_packages() {
 	missing=

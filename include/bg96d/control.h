@@ -20,12 +20,12 @@ struct control	*control_new(struct event_base *, struct modem *,
 /*
  * Bind (or re-bind after SIGHUP) the control socket per conf ([control]
  * enable/mode, [daemon] socket_dir/socket_group).  With enable = no the
- * socket is removed.  Returns 0, -1 with err, or -2 if another instance
- * answers there.
+ * socket is removed.  Returns 0, -1 with err, or ERR_INSTANCE (errors.h)
+ * with err if another instance answers there.
  */
 int		 control_apply(struct control *, const struct conf *, int gid,
 		    char *err, size_t errlen);
-/* The modem became ready / is going down: start or stop idle polling. */
+/* The modem became ready: the radio refresh starts over (radio.h). */
 void		 control_modem_ready(struct control *);
 /* Close every client and the socket, remove the file; NULL-safe. */
 void		 control_free(struct control *);

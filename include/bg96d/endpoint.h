@@ -87,12 +87,4 @@ int		 epset_info(const struct epset *, struct endpoint_info *out);
 /* Clients waiting for a slot, over all endpoints. */
 int		 epset_waiting(const struct epset *);
 
-/*
- * Make a Unix socket file at path with mode and group (gid -1: keep).
- * Returns the listening fd, -1 with err, or -2 if a live socket is
- * already there (another instance).
- */
-int		 unix_listen(const char *path, int type, int mode, int gid,
-		    char *err, size_t errlen) __attribute__((nonnull(1, 5)));
-
 #endif

@@ -143,4 +143,35 @@ enum tmo_kind {
  * (DESIGN.md section 2) even if the modem does not answer. */
 #define SHUTDOWN_DEADLINE_MS	4000
 
+
+/*
+ * The control socket (DESIGN.md section 5; bg96d's own bounds): a client
+ * with no request for CONTROL_IDLE_S is closed, a request line that has
+ * started must end within CONTROL_LINE_S (a slow writer cannot hold a
+ * client slot), output not read for CONTROL_WRITE_S closes the client.
+ */
+#define CONTROL_IDLE_S		600
+#define CONTROL_LINE_S		10
+#define CONTROL_WRITE_S		60
+
+/*
+ * The radio refresh for "status" (signal, operator, access technology):
+ * one command per step while the queue is idle, so it never holds up
+ * socket traffic for more than one 300 ms-class command (ref. section
+ * 10), a full round every cycle (as often as the health check,
+ * HEALTH_POLL_MS), the first soon after the modem is ready.
+ */
+#define RADIO_POLL_FIRST_MS	500
+#define RADIO_POLL_STEP_MS	1000
+#define RADIO_POLL_CYCLE_MS	30000
+
+/*
+ * bg96ctl waits this long for a reply: status and reset are answered at
+ * once; "at" waits for the modem, up to the longest deadline the daemon
+ * allows a passthrough command (AT+QPING, TMO_DEF_QPING), with room for
+ * commands queued before it.
+ */
+#define BG96CTL_REPLY_S		10
+#define BG96CTL_AT_REPLY_S	300
+
 #endif

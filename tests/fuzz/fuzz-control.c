@@ -15,13 +15,17 @@
  *  - a command allowed to reach the modem is one printable ASCII line of
  *    at most CONTROL_AT_MAX bytes that starts with "AT", with no ';' and
  *    balanced quotes: it cannot carry a second command, a CR, LF, ESC or
- *    Ctrl-Z (which would end a QISEND payload), or an open string.
+ *    Ctrl-Z (which would end a QISEND payload), or an open string;
+ *  - the line as a reply string (ctl_json_str(), how modem and config
+ *    text reach a reply) is one line of ASCII, as long as ctl_json_len()
+ *    says, and reads back as the same bytes, one code point each.
  */
 #include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bg96d/ctljson.h"
 #include "bg96d/ctlproto.h"
 
 #include "fuzz-chunk.h"
@@ -75,6 +79,48 @@ check_at(const struct ctl_req *r)
 }
 
 static void
+check_json(const char *line, size_t n)
+{
+	json_t			*s = ctl_json_str(line), *back;
+	const unsigned char	*u;
+	char			*text;
+	size_t			 i, j, len;
+	unsigned int		 cp;
+
+	text = json_dumps(s, CTL_JSON_FLAGS | JSON_ENCODE_ANY);
+	if (text == NULL)
+		abort();
+	len = strlen(text);
+	if (len != ctl_json_len(s))
+		abort();
+	for (i = 0; i < len; i++)
+		if ((unsigned char)text[i] < 0x20 ||
+		    (unsigned char)text[i] > 0x7f)
+			abort();
+	back = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+	if (!json_is_string(back))
+		abort();
+	u = (const unsigned char *)json_string_value(back);
+	len = json_string_length(back);
+	for (i = 0, j = 0; i < len; j++) {
+		if (u[i] < 0x80)
+			cp = u[i++];
+		else if ((u[i] & 0xe0) == 0xc0 && i + 1 < len) {
+			cp = (unsigned int)(u[i] & 0x1f) << 6 | (u[i + 1] & 0x3f);
+			i += 2;
+		} else
+			abort();	/* beyond U+07FF: not from a byte */
+		if (j >= n || cp != (unsigned char)line[j])
+			abort();
+	}
+	if (j != n)
+		abort();
+	json_decref(back);
+	free(text);
+	json_decref(s);
+}
+
+static void
 run(const uint8_t *in, size_t len, uint8_t maxc, bool eof,
     struct outcome *o)
 {
@@ -113,6 +159,7 @@ run(const uint8_t *in, size_t len, uint8_t maxc, bool eof,
 			n = strlen(line);
 			if (n > CONTROL_LINE_MAX || memchr(line, '\n', n))
 				abort();
+			check_json(line, n);
 			ctl_parse_request(line, &r);
 			switch (r.type) {
 			case CTL_REQ_AT:

@@ -1,0 +1,112 @@
+/*
+ * usock.c: listening Unix socket files (see usock.h).
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "bg96d/errors.h"
+#include "bg96d/evtimer.h"
+#include "bg96d/log.h"
+#include "bg96d/timeouts.h"
+#include "bg96d/usock.h"
+#include "bg96d/util.h"
+
+int
+usock_listen(const char *path, int type, int mode, int gid, char *err,
+    size_t errlen)
+{
+	struct sockaddr_un	 sun;
+	mode_t			 old;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	/* A socket file that still answers belongs to a running instance. */
+	fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		close(fd);
+		snprintf(err, errlen, "%s: another bg96d answers there", path);
+		return ERR_INSTANCE;
+	}
+	close(fd);
+	if (unlink(path) == -1 && errno != ENOENT) {
+		snprintf(err, errlen, "%s: unlink: %s", path, strerror(errno));
+		return -1;
+	}
+	fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	old = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		umask(old);
+		snprintf(err, errlen, "%s: bind: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	umask(old);
+	if ((gid != -1 && chown(path, (uid_t)-1, (gid_t)gid) == -1) ||
+	    chmod(path, (mode_t)mode) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	if (listen(fd, 16) == -1) {
+		snprintf(err, errlen, "%s: listen: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	return fd;
+}
+
+/* The pause is over: listen again. */
+static void
+usock_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	event_add(arg, NULL);
+}
+
+int
+usock_accept(int lfd, struct event *ev, struct event **pause,
+    const char *who)
+{
+	int	 fd;
+
+	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd != -1)
+		return fd;
+	/*
+	 * Out of descriptors: the pending connection stays in the backlog
+	 * and would wake us at once, again and again.  Stop listening for
+	 * a while instead; other errors (the client went away) are its own.
+	 */
+	if (errno == EMFILE || errno == ENFILE) {
+		log_warn("%s: accept", who);
+		event_del(ev);
+		if (*pause == NULL)
+			*pause = evtimer_new(event_get_base(ev),
+			    usock_resume_cb, ev);
+		evtimer_add_ms(*pause, ACCEPT_PAUSE_MS);
+	}
+	return -1;
+}
