@@ -399,8 +399,7 @@ admit_bridge_closed(void *arg)
 	TAILQ_REMOVE(&c->aep->clients, c, eentry);
 	free(c);
 	/* A slot or an endpoint quota may have become free. */
-	if (!adm->stopping)
-		admit_serve(adm);
+	admit_serve(adm);
 }
 
 static const struct bridge_ops admit_bridge_ops = {
