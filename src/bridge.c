@@ -17,6 +17,10 @@
  *
  * A bridge ends in one place, bridge_free(), once both halves are done:
  * the client has every byte it is owed, and the slot is released.
+ *
+ * When a bridge may take a slot is not decided here: admit.c owns the
+ * wait queue, the quotas and the counters, and hears from a bridge
+ * through bridge_ops.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -25,6 +29,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,12 +40,11 @@
 
 #include "bg96d/bridge.h"
 #include "bg96d/conf.h"
-#include "bg96d/endpoint.h"
+#include "bg96d/errors.h"
 #include "bg96d/evtimer.h"
 #include "bg96d/log.h"
-#include "bg96d/modem.h"
 #include "bg96d/msock.h"
-#include "bg96d/socks.h"
+#include "bg96d/socksproto.h"
 #include "bg96d/timeouts.h"
 #include "bg96d/util.h"
 
@@ -78,9 +82,9 @@ struct dring {
 };
 
 struct bridge {
-	TAILQ_ENTRY(bridge)	 qentry;	/* set->waitq */
-	TAILQ_ENTRY(bridge)	 eentry;	/* ep->bridges */
-	struct endpoint		*ep;
+	const struct conf_endpoint *conf;	/* the endpoint's */
+	const struct bridge_ops	*ops;		/* the owner (admit.c) */
+	void			*arg;
 	bool			 dgram;		/* udp endpoint: SEQPACKET */
 	bool			 incoming;	/* tcp-listener connection */
 	struct bufferevent	*bev;		/* stream kinds */
@@ -89,9 +93,7 @@ struct bridge {
 	struct dring		 up, down;	/* dgram kind */
 	struct msock		*ms;
 	enum bridge_state	 state;		/* only bridge_set_state() */
-	bool			 queued;
 	bool			 lingering;	/* client gone, bytes unsent */
-	bool			 holds_slot;	/* counted in ep->active */
 	bool			 client_gone;	/* client fully closed */
 	struct event		*timer;		/* connect / idle / flush */
 	struct event		*hup;		/* half-closed: full close? */
@@ -101,6 +103,7 @@ struct bridge {
 	bool			 read_paused;	/* client input buffer full */
 	unsigned long		 serial;
 	const char		*flush_why;	/* why the modem side ended */
+	char			 why[64];	/* a flush_why made up here */
 	char			 host[CONF_HOST_MAX + 1];	/* destination */
 	int			 port;
 	bool			 socks;		/* SOCKS5 reply still owed */
@@ -108,7 +111,7 @@ struct bridge {
 
 static const struct msock_ops bridge_msock_ops;
 static void	bridge_free(struct bridge *, const char *why);
-static void	bridge_enqueue(struct bridge *);
+static void	bridge_wait(struct bridge *);
 static void	bridge_maybe_finish(struct bridge *);
 
 static void
@@ -122,20 +125,10 @@ static void
 bridge_set_state(struct bridge *b, enum bridge_state new, const char *why)
 {
 	if (b->state != new)
-		log_debug("%s: client %lu: %s -> %s (%s)", b->ep->conf.name,
+		log_debug("%s: client %lu: %s -> %s (%s)", b->conf->name,
 		    b->serial, bridge_state_names[b->state],
 		    bridge_state_names[new], why);
 	b->state = new;
-}
-
-static void
-bridge_dequeue(struct bridge *b)
-{
-	if (!b->queued)
-		return;
-	TAILQ_REMOVE(&b->ep->set->waitq, b, qentry);
-	b->ep->set->nwaiting--;
-	b->queued = false;
 }
 
 /* Bytes (stream) or messages (dgram) waiting for the client. */
@@ -172,15 +165,12 @@ bridge_discard_up(struct bridge *b)
 static void
 bridge_free(struct bridge *b, const char *why)
 {
-	struct endpoint	*ep = b->ep;
+	const struct bridge_ops	*ops = b->ops;
+	void			*arg = b->arg;
 
-	log_info("%s: client %lu closed (%s)", ep->conf.name, b->serial, why);
-	bridge_dequeue(b);
-	TAILQ_REMOVE(&ep->bridges, b, eentry);
+	log_info("%s: client %lu closed (%s)", b->conf->name, b->serial, why);
 	if (b->ms != NULL)
 		msock_close(b->ms);
-	if (b->holds_slot)
-		ep->active--;
 	if (b->bev != NULL)
 		bufferevent_free(b->bev);
 	if (b->rev != NULL)
@@ -195,31 +185,32 @@ bridge_free(struct bridge *b, const char *why)
 	event_free(b->hup);
 	free(b);
 	/* A slot or an endpoint quota may have become free. */
-	if (!ep->set->stopping)
-		epset_serve(ep->set);
+	ops->closed(arg);
+}
+
+/* A SOCKS client is owed one reply (RFC 1928 section 6). */
+static void
+bridge_socks_reply(struct bridge *b, int rep)
+{
+	uint8_t	 reply[SOCKS_REPLY_LEN];
+
+	b->socks = false;
+	bufferevent_write(b->bev, reply, socks_encode_reply(reply, rep));
 }
 
 /*
  * End a bridge that never opened.  A SOCKS client is owed a reply with
- * code rep (RFC 1928 section 6) first; it goes out before the close.
+ * the code for err first; it goes out before the close.
  */
-static void
-bridge_fail(struct bridge *b, int rep, const char *why)
+void
+bridge_fail(struct bridge *b, int err, const char *why)
 {
-	uint8_t	 reply[10] = { 5, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
-
 	if (!b->socks || b->client_gone) {
 		bridge_free(b, why);
 		return;
 	}
-	b->socks = false;
-	reply[1] = (uint8_t)rep;
-	bufferevent_write(b->bev, reply, sizeof(reply));
-	bridge_dequeue(b);
-	if (b->holds_slot) {
-		b->holds_slot = false;
-		b->ep->active--;
-	}
+	bridge_socks_reply(b, err_info(err)->socks_rep);
+	b->ops->released(b->arg);
 	b->ms = NULL;
 	bridge_set_state(b, BRIDGE_FLUSHING, why);
 	b->flush_why = why;
@@ -340,15 +331,13 @@ static void
 bridge_hup_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct bridge	*b = arg;
-	struct timeval	 tv = { HALFCLOSE_CHECK_MS / 1000,
-			    (HALFCLOSE_CHECK_MS % 1000) * 1000 };
 
 	if (bridge_client_hung_up(b)) {
 		b->client_gone = true;
 		bridge_maybe_finish(b);
 		return;
 	}
-	evtimer_add(b->hup, &tv);
+	evtimer_add_ms(b->hup, HALFCLOSE_CHECK_MS);
 }
 
 static void
@@ -358,7 +347,7 @@ bridge_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		log_debug("%s: client %lu: forward target connected",
-		    b->ep->conf.name, b->serial);
+		    b->conf->name, b->serial);
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
@@ -372,7 +361,7 @@ bridge_event_cb(struct bufferevent *bev, short what, void *arg)
 			b->client_gone = true;
 		else {
 			log_debug("%s: client %lu half-closed",
-			    b->ep->conf.name, b->serial);
+			    b->conf->name, b->serial);
 			evtimer_del(b->hup);
 			bridge_hup_cb(-1, 0, b);
 			if (b->client_gone)
@@ -381,7 +370,7 @@ bridge_event_cb(struct bufferevent *bev, short what, void *arg)
 	} else if (what & BEV_EVENT_ERROR) {
 		/* The client left while we wrote, or a connect failed. */
 		if (b->incoming && !b->client_gone)
-			log_warnx("%s: forward target: %s", b->ep->conf.name,
+			log_warnx("%s: forward target: %s", b->conf->name,
 			    evutil_socket_error_to_string(
 			    EVUTIL_SOCKET_ERROR()));
 		b->client_gone = true;
@@ -422,8 +411,8 @@ bridge_dgram_read_cb(evutil_socket_t fd, short what, void *arg)
 		if ((size_t)n > MSOCK_SEND_MAX) {
 			log_warnx("%s: client %lu sent a %zd-byte datagram; "
 			    "the modem sends at most %d: closing it",
-			    b->ep->conf.name, b->serial, n, MSOCK_SEND_MAX);
-			b->ep->failed++;
+			    b->conf->name, b->serial, n, MSOCK_SEND_MAX);
+			b->ops->failed(b->arg);
 			bridge_free(b, "datagram too large");
 			return;
 		}
@@ -466,26 +455,20 @@ static void
 bridge_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct bridge	*b = arg;
-	int		 idle = b->ep->conf.idle_timeout;
+	int		 idle = b->conf->idle_timeout;
 
 	switch (b->state) {
 	case BRIDGE_WAITING:
-		b->ep->failed++;
-		if (modem_state(b->ep->set->modem) != MODEM_READY)
-			bridge_fail(b, SOCKS_REP_NETWORK,
-			    "modem not ready within connect_timeout");
-		else
-			bridge_fail(b, SOCKS_REP_FAILURE,
-			    "no free modem slot within connect_timeout");
+		b->ops->expired(b->arg);	/* it calls bridge_fail() */
 		return;
 	case BRIDGE_OPENING:
 		return;		/* the slot's own deadline decides */
 	case BRIDGE_OPEN:
 		if (b->lingering) {
-			b->ep->linger_expired++;
+			b->ops->linger_expired(b->arg);
 			log_warnx("%s: client %lu: the remote took none of the "
 			    "last %zu bytes in %d s: dropping them",
-			    b->ep->conf.name, b->serial, bridge_up_len(b),
+			    b->conf->name, b->serial, bridge_up_len(b),
 			    LINGER_MAX_MS / 1000);
 			bridge_free(b, "remote did not take the last bytes");
 			return;
@@ -512,26 +495,27 @@ bridge_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Common part of every kind of bridge. */
 static struct bridge *
-bridge_alloc(struct endpoint *ep)
+bridge_alloc(struct event_base *base, const struct conf_endpoint *conf,
+    const struct bridge_ops *ops, void *arg)
 {
 	static unsigned long	 serial;
 	struct bridge		*b = xcalloc(1, sizeof(*b));
 
-	b->ep = ep;
+	b->conf = conf;
+	b->ops = ops;
+	b->arg = arg;
 	b->fd = -1;
 	b->serial = ++serial;
-	b->timer = evtimer_new(ep->set->base, bridge_timer_cb, b);
-	b->hup = evtimer_new(ep->set->base, bridge_hup_cb, b);
+	b->timer = evtimer_new(base, bridge_timer_cb, b);
+	b->hup = evtimer_new(base, bridge_hup_cb, b);
 	b->traffic = true;
-	TAILQ_INSERT_TAIL(&ep->bridges, b, eentry);
 	return b;
 }
 
 static void
-bridge_stream_setup(struct bridge *b, int fd)
+bridge_stream_setup(struct bridge *b, struct event_base *base, int fd)
 {
-	b->bev = bufferevent_socket_new(b->ep->set->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE);
+	b->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(b->bev, bridge_read_cb, bridge_write_cb,
 	    bridge_event_cb, b);
 	bufferevent_setwatermark(b->bev, EV_WRITE, BRIDGE_DOWN_LOW, 0);
@@ -539,74 +523,50 @@ bridge_stream_setup(struct bridge *b, int fd)
 }
 
 struct bridge *
-bridge_new(struct endpoint *ep, int fd)
+bridge_new(struct event_base *base, const struct conf_endpoint *conf, int fd,
+    const struct bridge_ops *ops, void *arg)
 {
-	struct epset	*set = ep->set;
 	struct bridge	*b;
 
-	if (set->nwaiting >= EPSET_WAIT_MAX) {
-		log_warnx("%s: too many clients waiting; refusing one",
-		    ep->conf.name);
-		ep->refused++;
-		close(fd);
-		return NULL;
-	}
-	b = bridge_alloc(ep);
-	strlcpy(b->host, ep->conf.host, sizeof(b->host));
-	b->port = ep->conf.port;
-	if (ep->conf.type == CONF_EP_UDP) {
+	b = bridge_alloc(base, conf, ops, arg);
+	strlcpy(b->host, conf->host, sizeof(b->host));
+	b->port = conf->port;
+	if (conf->type == CONF_EP_UDP) {
 		b->dgram = true;
 		b->fd = fd;
 		b->up.cap = BRIDGE_DGRAM_UP;
 		b->up.m = xcalloc((size_t)b->up.cap, sizeof(*b->up.m));
 		b->down.cap = BRIDGE_DGRAM_DOWN;
 		b->down.m = xcalloc((size_t)b->down.cap, sizeof(*b->down.m));
-		b->rev = event_new(set->base, fd, EV_READ | EV_PERSIST,
+		b->rev = event_new(base, fd, EV_READ | EV_PERSIST,
 		    bridge_dgram_read_cb, b);
-		b->wev = event_new(set->base, fd, EV_WRITE,
+		b->wev = event_new(base, fd, EV_WRITE,
 		    bridge_dgram_write_cb, b);
 		event_add(b->rev, NULL);
 	} else
-		bridge_stream_setup(b, fd);
-	bridge_enqueue(b);
+		bridge_stream_setup(b, base, fd);
+	bridge_wait(b);
 	return b;
 }
 
-/* Put a new bridge in the wait queue, armed with connect_timeout. */
+/* A new bridge waits for bridge_start(), until connect_timeout. */
 static void
-bridge_enqueue(struct bridge *b)
+bridge_wait(struct bridge *b)
 {
-	struct endpoint	*ep = b->ep;
-	struct epset	*set = ep->set;
-
 	bridge_set_state(b, BRIDGE_WAITING, "waiting for a slot");
-	b->deadline = now_ms() + ep->conf.connect_timeout * 1000LL;
-	TAILQ_INSERT_TAIL(&set->waitq, b, qentry);
-	set->nwaiting++;
-	b->queued = true;
-	ep->accepted++;
-	bridge_arm(b, ep->conf.connect_timeout * 1000LL);
-	log_info("%s: client %lu connected", ep->conf.name, b->serial);
-	epset_serve(set);
+	b->deadline = now_ms() + b->conf->connect_timeout * 1000LL;
+	bridge_arm(b, b->conf->connect_timeout * 1000LL);
+	log_info("%s: client %lu connected", b->conf->name, b->serial);
 }
 
-void
-bridge_new_socks(struct endpoint *ep, struct bufferevent *bev,
-    const char *host, int port)
+struct bridge *
+bridge_new_socks(struct event_base *base, const struct conf_endpoint *conf,
+    struct bufferevent *bev, const char *host, int port,
+    const struct bridge_ops *ops, void *arg)
 {
 	struct bridge	*b;
 
-	if (ep->set->nwaiting >= EPSET_WAIT_MAX) {
-		static const uint8_t busy[10] = { 5, SOCKS_REP_FAILURE, 0, 1 };
-
-		log_warnx("%s: too many clients waiting; refusing one",
-		    ep->conf.name);
-		ep->refused++;
-		bufferevent_write(bev, busy, sizeof(busy));
-		bufferevent_free(bev);	/* best effort: the reply may go */
-		return;
-	}
-	b = bridge_alloc(ep);
+	b = bridge_alloc(base, conf, ops, arg);
 	strlcpy(b->host, host, sizeof(b->host));
 	b->port = port;
 	b->socks = true;
@@ -616,9 +576,10 @@ bridge_new_socks(struct endpoint *ep, struct bufferevent *bev,
 	    bridge_event_cb, b);
 	bufferevent_setwatermark(b->bev, EV_WRITE, BRIDGE_DOWN_LOW, 0);
 	bufferevent_enable(b->bev, EV_READ | EV_WRITE);
-	log_info("%s: client %lu asks for %s:%d", ep->conf.name, b->serial,
+	log_info("%s: client %lu asks for %s:%d", conf->name, b->serial,
 	    host, port);
-	bridge_enqueue(b);
+	bridge_wait(b);
+	return b;
 }
 
 /* Address of a tcp-listener's forward target. */
@@ -646,80 +607,54 @@ bridge_forward_addr(const struct conf_forward *f, struct sockaddr_storage *ss)
 	return 0;
 }
 
-void
-bridge_new_incoming(struct endpoint *ep, struct msock *ms,
-    const struct msock_peer *from)
+struct bridge *
+bridge_new_incoming(struct event_base *base, const struct conf_endpoint *conf,
+    struct msock *ms, const struct msock_peer *from,
+    const struct bridge_ops *ops, void *arg)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
 	struct bridge		*b;
 
-	b = bridge_alloc(ep);
+	b = bridge_alloc(base, conf, ops, arg);
 	b->incoming = true;
 	b->ms = ms;
-	b->holds_slot = true;
-	ep->active++;
-	ep->accepted++;
 	bridge_set_state(b, BRIDGE_OPEN, "incoming connection");
 	log_info("%s: client %lu: %s:%d connected on slot %d",
-	    ep->conf.name, b->serial, from->ip, from->port, msock_id(ms));
-	bridge_stream_setup(b, -1);
+	    conf->name, b->serial, from->ip, from->port, msock_id(ms));
+	bridge_stream_setup(b, base, -1);
 	msock_set_owner(ms, &bridge_msock_ops, b);
-	msock_set_label(ms, ep->conf.name);
-	len = bridge_forward_addr(&ep->conf.forward, &ss);
+	msock_set_label(ms, conf->name);
+	len = bridge_forward_addr(&conf->forward, &ss);
 	if (bufferevent_socket_connect(b->bev, (struct sockaddr *)&ss,
 	    (int)len) == -1) {
-		log_warnx("%s: cannot reach the forward target",
-		    ep->conf.name);
-		ep->failed++;
+		log_warnx("%s: cannot reach the forward target", conf->name);
+		b->ops->failed(b->arg);
 		bridge_free(b, "forward target refused");
-		return;
+		return NULL;
 	}
-	if (ep->conf.idle_timeout > 0)
-		bridge_arm(b, ep->conf.idle_timeout * 1000LL / IDLE_TICKS);
-}
-
-/* Start b now: take a slot and open the modem connection. */
-static void
-bridge_start(struct bridge *b)
-{
-	struct endpoint	*ep = b->ep;
-	const struct conf *c = ep->set->conf;
-	long long	 left = b->deadline - now_ms();
-	long long	 tmo = c->timeouts.qiopen * 1000LL;
-
-	if (left < tmo)
-		tmo = left;
-	b->ms = msock_open(ep->set->msocks,
-	    b->dgram ? MSOCK_UDP : MSOCK_TCP, b->host, b->port,
-	    ep->conf.local_port,
-	    ep->conf.access_mode == CONF_ACCESS_PUSH, (int)tmo,
-	    &bridge_msock_ops, b);
-	if (b->ms == NULL)
-		return;		/* cannot happen: a free slot was counted */
-	msock_set_label(b->ms, ep->conf.name);
-	bridge_dequeue(b);
-	b->holds_slot = true;
-	ep->active++;
-	bridge_set_state(b, BRIDGE_OPENING, "slot taken");
-	evtimer_del(b->timer);
+	if (conf->idle_timeout > 0)
+		bridge_arm(b, conf->idle_timeout * 1000LL / IDLE_TICKS);
+	return b;
 }
 
 int
-bridge_serve_one(struct epset *set)
+bridge_start(struct bridge *b, struct msockset *msocks, long long qiopen_ms)
 {
-	struct bridge	*b;
+	long long	 left = b->deadline - now_ms();
+	long long	 tmo = qiopen_ms;
 
-	if (modem_state(set->modem) != MODEM_READY ||
-	    msockset_free_slots(set->msocks) == 0)
-		return 0;
-	TAILQ_FOREACH(b, &set->waitq, qentry) {
-		if (b->ep->active >= b->ep->conf.max_connections ||
-		    b->ep->removed)
-			continue;
-		bridge_start(b);
-		return b->queued ? 0 : 1;
-	}
+	if (left < tmo)
+		tmo = left;
+	b->ms = msock_open(msocks, b->dgram ? MSOCK_UDP : MSOCK_TCP, b->host,
+	    b->port, b->conf->local_port,
+	    b->conf->access_mode == CONF_ACCESS_PUSH, (int)tmo,
+	    &bridge_msock_ops, b);
+	if (b->ms == NULL)
+		return -1;
+	msock_set_label(b->ms, b->conf->name);
+	bridge_set_state(b, BRIDGE_OPENING, "slot taken");
+	evtimer_del(b->timer);
 	return 0;
 }
 
@@ -728,72 +663,39 @@ bridge_serve_one(struct epset *set)
 static void
 bridge_opened(void *arg, int err)
 {
-	struct bridge	*b = arg;
-	int		 idle = b->ep->conf.idle_timeout;
+	struct bridge		*b = arg;
+	const struct err_info	*ei = err_info(err);
+	int			 idle = b->conf->idle_timeout;
 
-	if (err == MSOCK_ERR_MODEM && now_ms() < b->deadline) {
+	if (ei->retry == RETRY_MODEM && now_ms() < b->deadline) {
 		/* Not the destination's fault: wait for the modem again. */
 		log_info("%s: client %lu: modem failed while connecting; "
-		    "waiting for it", b->ep->conf.name, b->serial);
+		    "waiting for it", b->conf->name, b->serial);
 		b->ms = NULL;
-		b->holds_slot = false;
-		b->ep->active--;
-		bridge_set_state(b, BRIDGE_WAITING, "modem failed while connecting");
-		TAILQ_INSERT_HEAD(&b->ep->set->waitq, b, qentry);
-		b->ep->set->nwaiting++;
-		b->queued = true;
+		bridge_set_state(b, BRIDGE_WAITING,
+		    "modem failed while connecting");
 		bridge_arm(b, b->deadline - now_ms());
+		b->ops->requeue(b->arg);
 		return;
 	}
-	if (err != 0) {
-		const char	*why;
-		int		 rep;
-
+	if (err != ERR_OK) {
 		b->ms = NULL;	/* the slot layer closes it */
-		b->ep->failed++;
-		/* Modem errors (ref. section 9) to SOCKS5 replies. */
-		switch (err) {
-		case MSOCK_ERR_TIMEOUT:
-			why = "connect timed out";
-			rep = SOCKS_REP_TTL;
-			break;
-		case MSOCK_ERR_MODEM:
-			why = "modem failed";
-			rep = SOCKS_REP_NETWORK;
-			break;
-		case 565:
-			why = "connect failed: DNS (565)";
-			rep = SOCKS_REP_HOST;
-			break;
-		case 566:
-			why = "connect failed: refused or unreachable (566)";
-			rep = SOCKS_REP_REFUSED;
-			break;
-		case 561:
-		case 570:
-			why = "connect failed: no PDP context";
-			rep = SOCKS_REP_NETWORK;
-			break;
-		default:
-			why = "connect failed: modem error";
-			rep = SOCKS_REP_FAILURE;
-			log_info("%s: client %lu: +QIOPEN error %d",
-			    b->ep->conf.name, b->serial, err);
-			break;
-		}
-		bridge_fail(b, rep, why);
+		b->ops->failed(b->arg);
+		/* The daemon's own codes say it all; the modem's get theirs. */
+		if (err < 0)
+			strlcpy(b->why, ei->text, sizeof(b->why));
+		else
+			snprintf(b->why, sizeof(b->why), "connect failed: %s "
+			    "(%d)", ei->text, err);
+		bridge_fail(b, err, b->why);
 		return;
 	}
-	if (b->socks) {
-		static const uint8_t ok[10] = { 5, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
-
-		b->socks = false;
-		bufferevent_write(b->bev, ok, sizeof(ok));
-	}
+	if (b->socks)
+		bridge_socks_reply(b, SOCKS_REP_SUCCESS);
 	bridge_set_state(b, BRIDGE_OPEN, "connected");
 	b->traffic = true;
 	log_info("%s: client %lu connected to %s:%d on slot %d",
-	    b->ep->conf.name, b->serial, b->host, b->port, msock_id(b->ms));
+	    b->conf->name, b->serial, b->host, b->port, msock_id(b->ms));
 	if (idle > 0)
 		bridge_arm(b, idle * 1000LL / IDLE_TICKS);
 	if (b->client_gone)
@@ -816,8 +718,8 @@ bridge_received(void *arg, const uint8_t *data, size_t len, const char *ip,
 			/* Only direct push gets here: QIRD waits. */
 			log_warnx("%s: client %lu does not read and the modem "
 			    "pushes without backpressure: closing it",
-			    b->ep->conf.name, b->serial);
-			b->ep->failed++;
+			    b->conf->name, b->serial);
+			b->ops->failed(b->arg);
 			bridge_free(b, "client too slow for direct push");
 		}
 		return;
@@ -825,8 +727,8 @@ bridge_received(void *arg, const uint8_t *data, size_t len, const char *ip,
 	if (b->down.count == b->down.cap) {
 		/* Direct push, ring full: a datagram is lost; say so. */
 		log_warnx("%s: client %lu does not read: datagram of %zu "
-		    "bytes dropped", b->ep->conf.name, b->serial, len);
-		b->ep->failed++;
+		    "bytes dropped", b->conf->name, b->serial, len);
+		b->ops->failed(b->arg);
 		return;
 	}
 	m = &b->down.m[(b->down.head + b->down.count) % b->down.cap];
@@ -913,9 +815,9 @@ bridge_gone(void *arg, const char *why)
 	struct bridge	*b = arg;
 
 	log_info("%s: client %lu: modem connection lost (%s)",
-	    b->ep->conf.name, b->serial, why);
+	    b->conf->name, b->serial, why);
 	b->ms = NULL;
-	b->ep->failed++;
+	b->ops->failed(b->arg);
 	/* What already arrived is still delivered, then EOF. */
 	bridge_set_state(b, BRIDGE_FLUSHING, why);
 	b->flush_why = "modem connection lost";

@@ -1,7 +1,9 @@
 /*
- * endpoint.c: socket files for the configured endpoints, accepting
- * clients, and serving the wait queue when slots and the modem allow.
+ * endpoint.c: socket files for the configured endpoints and accepting
+ * their clients.  What happens to a client next is admission's decision
+ * (admit.c); a socks.sock client does its handshake first (socks.c).
  */
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -15,20 +17,37 @@
 
 #include <event2/event.h>
 
+#include "bg96d/admit.h"
 #include "bg96d/at.h"
-#include "bg96d/bridge.h"
 #include "bg96d/conf.h"
 #include "bg96d/endpoint.h"
 #include "bg96d/errors.h"
 #include "bg96d/log.h"
-#include "bg96d/modem.h"
-#include "bg96d/msock.h"
-#include "bg96d/service.h"
 #include "bg96d/socks.h"
 #include "bg96d/timeouts.h"
 #include "bg96d/usock.h"
 #include "bg96d/util.h"
 
+struct endpoint {
+	TAILQ_ENTRY(endpoint)	 entry;
+	struct epset		*set;
+	struct conf_endpoint	 conf;
+	char			 path[108];	/* socket file */
+	int			 fd;		/* listening socket, -1 if none */
+	struct event		*ev;
+	struct event		*pause;		/* accept paused (EMFILE) */
+	bool			 removed;	/* gone from the config (SIGHUP) */
+	bool			 is_socks;	/* socks.sock: SOCKS5 handshake */
+	struct admit_ep		*adm;		/* its clients and counters */
+	struct socks		*socks;		/* socks.sock: handshakes */
+};
+
+struct epset {
+	struct event_base	*base;
+	const struct conf	*conf;
+	TAILQ_HEAD(, endpoint)	 endpoints;
+	struct admit		*adm;		/* the wait queue, the quotas */
+};
 
 static void	endpoint_accept_cb(evutil_socket_t, short, void *);
 
@@ -38,10 +57,8 @@ epset_new(struct event_base *base, struct modem *m, struct msockset *ms)
 	struct epset	*set = xcalloc(1, sizeof(*set));
 
 	set->base = base;
-	set->modem = m;
-	set->msocks = ms;
+	set->adm = admit_new(base, m, ms);
 	TAILQ_INIT(&set->endpoints);
-	TAILQ_INIT(&set->waitq);
 	return set;
 }
 
@@ -66,16 +83,43 @@ endpoint_close_listener(struct endpoint *ep)
 static void
 endpoint_free(struct endpoint *ep)
 {
-	struct bridge	*b;
-
 	endpoint_close_listener(ep);
-	while ((b = TAILQ_FIRST(&ep->bridges)) != NULL)
-		bridge_abort(b, "endpoint removed");
-	socks_abort_all(ep);
-	svc_free(ep->svc);
+	admit_ep_free(ep->adm);
+	socks_free(ep->socks);
 	TAILQ_REMOVE(&ep->set->endpoints, ep, entry);
 	free(ep);
 }
+
+/* No socket file: the modem listens (service.c). */
+static bool
+endpoint_modem_listens(const struct conf_endpoint *ce)
+{
+	return ce->type == CONF_EP_TCP_LISTENER ||
+	    ce->type == CONF_EP_UDP_SERVICE;
+}
+
+/* socks.c's outcome goes to admission. */
+static void
+endpoint_socks_refused(void *arg)
+{
+	struct endpoint	*ep = arg;
+
+	admit_ep_refused(ep->adm);
+}
+
+static void
+endpoint_socks_request(void *arg, struct bufferevent *bev,
+    const struct socks_request *req)
+{
+	struct endpoint	*ep = arg;
+
+	admit_socks(ep->adm, bev, req);
+}
+
+static const struct socks_ops endpoint_socks_ops = {
+	.refused = endpoint_socks_refused,
+	.request = endpoint_socks_request,
+};
 
 /* Same socket, same meaning: an unchanged endpoint keeps its clients. */
 static bool
@@ -90,7 +134,7 @@ endpoint_same(const struct conf_endpoint *a, const struct conf_endpoint *b)
 
 /*
  * Keep, re-create or create the endpoint for ce.  Returns 0, -1 with
- * err, or 1 if another instance answers on its socket file.
+ * err, or ERR_INSTANCE if another instance answers on its socket file.
  */
 static int
 endpoint_make(struct epset *set, const struct conf_endpoint *ce,
@@ -111,8 +155,9 @@ endpoint_make(struct epset *set, const struct conf_endpoint *ce,
 		    ep->is_socks == is_socks)
 			break;
 	if (ep != NULL && endpoint_same(&ep->conf, ce) &&
-	    (ep->svc != NULL || strcmp(ep->path, path) == 0)) {
+	    (endpoint_modem_listens(ce) || strcmp(ep->path, path) == 0)) {
 		ep->removed = false;
+		admit_ep_suspend(ep->adm, false);
 		ep->conf = *ce;		/* limits and timeouts may change */
 		return 0;
 	}
@@ -123,12 +168,8 @@ endpoint_make(struct epset *set, const struct conf_endpoint *ce,
 	ep->conf = *ce;
 	ep->fd = -1;
 	ep->is_socks = is_socks;
-	TAILQ_INIT(&ep->bridges);
-	TAILQ_INIT(&ep->handshakes);
-	if (ce->type == CONF_EP_TCP_LISTENER ||
-	    ce->type == CONF_EP_UDP_SERVICE) {
-		/* No socket file: the modem listens. */
-		ep->svc = svc_new(ep);
+	if (endpoint_modem_listens(ce)) {
+		ep->adm = admit_ep_new(set->adm, &ep->conf);
 		TAILQ_INSERT_TAIL(&set->endpoints, ep, entry);
 		if (ce->forward.kind == CONF_FWD_UNIX)
 			log_info("%s: %s on modem port %d, forwarding to "
@@ -147,9 +188,13 @@ endpoint_make(struct epset *set, const struct conf_endpoint *ce,
 	    SOCK_STREAM, mode, gid, err, errlen);
 	if (fd < 0) {
 		free(ep);
-		return fd == ERR_INSTANCE ? 1 : -1;
+		return fd == ERR_INSTANCE ? ERR_INSTANCE : -1;
 	}
 	ep->fd = fd;
+	ep->adm = admit_ep_new(set->adm, &ep->conf);
+	if (is_socks)
+		ep->socks = socks_new(set->base, ep->conf.name,
+		    &endpoint_socks_ops, ep);
 	ep->ev = event_new(set->base, fd, EV_READ | EV_PERSIST,
 	    endpoint_accept_cb, ep);
 	event_add(ep->ev, NULL);
@@ -166,14 +211,17 @@ epset_apply(struct epset *set, const struct conf *c, char *err,
 	int		 i, gid = -1, r, ret = 0;
 
 	set->conf = c;
+	admit_set_conf(set->adm, c);
 	if (c->daemon.socket_group[0] != '\0' &&
 	    (gid = group_lookup(c->daemon.socket_group)) == -1) {
 		snprintf(err, errlen, "socket_group %s: no such group",
 		    c->daemon.socket_group);
 		return -1;
 	}
-	TAILQ_FOREACH(ep, &set->endpoints, entry)
+	TAILQ_FOREACH(ep, &set->endpoints, entry) {
 		ep->removed = true;
+		admit_ep_suspend(ep->adm, true);
+	}
 	/* A socket that cannot be made is reported; the others go on. */
 	for (i = 0; i < c->n_endpoints; i++)
 		if ((r = endpoint_make(set, &c->endpoints[i], false, gid, err,
@@ -213,40 +261,38 @@ endpoint_accept_cb(evutil_socket_t lfd, short what, void *arg)
 
 	if ((fd = usock_accept(lfd, ep->ev, &ep->pause, ep->conf.name)) == -1)
 		return;
-	if (ep->set->stopping) {
+	if (epset_stopping(ep->set)) {
 		close(fd);
 		return;
 	}
 	if (ep->is_socks)
-		socks_accept(ep, fd);
+		socks_accept(ep->socks, fd);
 	else
-		bridge_new(ep, fd);
+		admit_client(ep->adm, fd);
 }
 
 void
 epset_serve(struct epset *set)
 {
-	struct endpoint	*ep;
+	admit_serve(set->adm);
+}
 
-	if (set->stopping)
-		return;
-	/* Listening modem sockets first: they are part of the setup. */
-	TAILQ_FOREACH(ep, &set->endpoints, entry)
-		if (ep->svc != NULL)
-			svc_serve(ep->svc);
-	while (!set->stopping && bridge_serve_one(set))
-		;
+void
+epset_stop(struct epset *set)
+{
+	admit_stop(set->adm);
+}
+
+bool
+epset_stopping(const struct epset *set)
+{
+	return admit_stopping(set->adm);
 }
 
 int
 epset_clients(const struct epset *set)
 {
-	const struct endpoint	*ep;
-	int			 n = 0;
-
-	TAILQ_FOREACH(ep, &set->endpoints, entry)
-		n += ep->active;
-	return n;
+	return admit_clients(set->adm);
 }
 
 void
@@ -256,29 +302,32 @@ epset_free(struct epset *set)
 
 	if (set == NULL)
 		return;
-	set->stopping = true;
+	admit_stop(set->adm);
 	while ((ep = TAILQ_FIRST(&set->endpoints)) != NULL)
 		endpoint_free(ep);
+	admit_free(set->adm);
 	free(set);
 }
 
 int
 epset_info(const struct epset *set, struct endpoint_info *out)
 {
-	const struct endpoint	*ep;
-	int			 n = 0;
+	const struct endpoint		*ep;
+	const struct admit_counters	*cnt;
+	int				 n = 0;
 
 	TAILQ_FOREACH(ep, &set->endpoints, entry) {
 		if (ep->removed || n > CONF_MAX_ENDPOINTS)
 			continue;
+		cnt = admit_ep_counters(ep->adm);
 		out[n].name = ep->conf.name;
 		out[n].type = ep->conf.type;
 		out[n].socket = ep->fd != -1 ? ep->path : "";
-		out[n].active = ep->active;
-		out[n].accepted = ep->accepted;
-		out[n].refused = ep->refused;
-		out[n].failed = ep->failed;
-		out[n].linger_expired = ep->linger_expired;
+		out[n].active = cnt->active;
+		out[n].accepted = cnt->accepted;
+		out[n].refused = cnt->refused;
+		out[n].failed = cnt->failed;
+		out[n].linger_expired = cnt->linger_expired;
 		n++;
 	}
 	return n;
@@ -287,5 +336,5 @@ epset_info(const struct epset *set, struct endpoint_info *out)
 int
 epset_waiting(const struct epset *set)
 {
-	return set->nwaiting;
+	return admit_waiting(set->adm);
 }

@@ -157,7 +157,7 @@ d_stop(struct daemon *d, const char *why)
 	d->stopping = true;
 	log_info("bg96d: stopping (%s)", why);
 	sd_notify(0, "STOPPING=1");
-	d->eps->stopping = true;
+	epset_stop(d->eps);
 	n = msockset_close_all(d->msocks);
 	epset_free(d->eps);
 	d->eps = d->st->eps = NULL;

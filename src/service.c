@@ -2,7 +2,8 @@
  * service.c: endpoints served by a listening modem socket.
  *
  * tcp-listener: AT+QIOPEN "TCP LISTENER" on local_port; every
- * +QIURC: "incoming" becomes a bridge to the forward target (bridge.c).
+ * +QIURC: "incoming" goes to the owner (admit.c), which makes it a
+ * bridge to the forward target.
  *
  * udp-service: AT+QIOPEN "UDP SERVICE" on local_port; every remote
  * (ip, port) gets its own local UDP socket connected to the forward
@@ -10,8 +11,9 @@
  * go back with AT+QISEND=id,n,"ip",port.  Mappings expire after
  * idle_timeout; at most SVC_UDP_MAP_MAX exist (least recently used goes).
  *
- * Both are (re)opened whenever the modem is ready and a slot is free:
- * after a modem re-init they come back by themselves.
+ * Both are (re)opened whenever the modem is ready and a slot is free
+ * (admit.c decides, svc_wants_slot() says whether they need one): after
+ * a modem re-init they come back by themselves.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -24,11 +26,9 @@
 
 #include <event2/event.h>
 
-#include "bg96d/bridge.h"
 #include "bg96d/conf.h"
-#include "bg96d/endpoint.h"
+#include "bg96d/evtimer.h"
 #include "bg96d/log.h"
-#include "bg96d/modem.h"
 #include "bg96d/msock.h"
 #include "bg96d/service.h"
 #include "bg96d/timeouts.h"
@@ -51,7 +51,10 @@ struct dgram {
 };
 
 struct svc {
-	struct endpoint		*ep;
+	const struct conf_endpoint *conf;	/* the endpoint's */
+	const struct svc_ops	*ops;		/* the owner (admit.c) */
+	void			*arg;
+	struct event_base	*base;
 	struct msock		*ms;
 	bool			 opening;
 	long long		 retry_at;
@@ -67,18 +70,6 @@ static void	svc_map_read_cb(evutil_socket_t, short, void *);
 static void	svc_pause(struct svc *, bool);
 
 static void
-svc_arm(struct svc *sv, long long ms)
-{
-	struct timeval	 tv;
-
-	if (ms < 0)
-		ms = 0;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(sv->timer, &tv);
-}
-
-static void
 svc_map_free(struct udpmap *m)
 {
 	if (!m->in_use)
@@ -86,7 +77,7 @@ svc_map_free(struct udpmap *m)
 	event_free(m->ev);
 	close(m->fd);
 	m->in_use = false;
-	log_debug("%s: mapping for %s:%d expired", m->svc->ep->conf.name,
+	log_debug("%s: mapping for %s:%d expired", m->svc->conf->name,
 	    m->peer.ip, m->peer.port);
 }
 
@@ -98,7 +89,7 @@ svc_timer_cb(evutil_socket_t fd, short what, void *arg)
 	long long	 now = now_ms(), next = -1, idle;
 	int		 i;
 
-	idle = sv->ep->conf.idle_timeout * 1000LL;
+	idle = sv->conf->idle_timeout * 1000LL;
 	for (i = 0; i < SVC_UDP_MAP_MAX; i++) {
 		struct udpmap	*m = &sv->maps[i];
 
@@ -110,45 +101,49 @@ svc_timer_cb(evutil_socket_t fd, short what, void *arg)
 			next = m->last_used + idle;
 	}
 	if (sv->ms == NULL && !sv->opening && now >= sv->retry_at)
-		svc_serve(sv);
+		sv->ops->retry(sv->arg);
 	else if (sv->ms == NULL && !sv->opening &&
 	    (next == -1 || sv->retry_at < next))
 		next = sv->retry_at;
 	if (next != -1)
-		svc_arm(sv, next - now);
+		evtimer_add_ms(sv->timer, next - now);
 }
 
 struct svc *
-svc_new(struct endpoint *ep)
+svc_new(struct event_base *base, const struct conf_endpoint *conf,
+    const struct svc_ops *ops, void *arg)
 {
 	struct svc	*sv = xcalloc(1, sizeof(*sv));
 	int		 i;
 
-	sv->ep = ep;
-	sv->timer = evtimer_new(ep->set->base, svc_timer_cb, sv);
+	sv->conf = conf;
+	sv->ops = ops;
+	sv->arg = arg;
+	sv->base = base;
+	sv->timer = evtimer_new(base, svc_timer_cb, sv);
 	for (i = 0; i < SVC_UDP_MAP_MAX; i++)
 		sv->maps[i].svc = sv;
 	return sv;
 }
 
-void
-svc_serve(struct svc *sv)
+bool
+svc_wants_slot(const struct svc *sv)
 {
-	struct epset	*set = sv->ep->set;
-	bool		 udp = sv->ep->conf.type == CONF_EP_UDP_SERVICE;
+	return sv->ms == NULL && !sv->opening && now_ms() >= sv->retry_at;
+}
 
-	if (sv->ms != NULL || sv->opening || now_ms() < sv->retry_at ||
-	    modem_state(set->modem) != MODEM_READY ||
-	    msockset_free_slots(set->msocks) == 0)
-		return;
-	sv->ms = msock_open(set->msocks,
+void
+svc_open(struct svc *sv, struct msockset *msocks, int timeout_ms)
+{
+	bool	 udp = sv->conf->type == CONF_EP_UDP_SERVICE;
+
+	sv->ms = msock_open(msocks,
 	    udp ? MSOCK_UDP_SERVICE : MSOCK_TCP_LISTENER, "127.0.0.1", 0,
-	    sv->ep->conf.local_port,
-	    sv->ep->conf.access_mode == CONF_ACCESS_PUSH,
-	    set->conf->timeouts.qiopen * 1000, &svc_ops, sv);
+	    sv->conf->local_port, sv->conf->access_mode == CONF_ACCESS_PUSH,
+	    timeout_ms, &svc_ops, sv);
 	if (sv->ms == NULL)
 		return;
-	msock_set_label(sv->ms, sv->ep->conf.name);
+	msock_set_label(sv->ms, sv->conf->name);
 	sv->opening = true;
 }
 
@@ -175,17 +170,17 @@ svc_opened(void *arg, int err)
 	sv->opening = false;
 	if (err != 0) {
 		log_warnx("%s: modem could not listen on port %d (error %d); "
-		    "retrying", sv->ep->conf.name, sv->ep->conf.local_port,
+		    "retrying", sv->conf->name, sv->conf->local_port,
 		    err);
 		sv->ms = NULL;
-		sv->ep->failed++;
+		sv->ops->failed(sv->arg);
 		sv->retry_at = now_ms() + SVC_RETRY_MS;
-		svc_arm(sv, SVC_RETRY_MS);
+		evtimer_add_ms(sv->timer, SVC_RETRY_MS);
 		return;
 	}
 	log_info("%s: modem listens on port %d (%s, slot %d)",
-	    sv->ep->conf.name, sv->ep->conf.local_port,
-	    sv->ep->conf.type == CONF_EP_UDP_SERVICE ? "UDP SERVICE" :
+	    sv->conf->name, sv->conf->local_port,
+	    sv->conf->type == CONF_EP_UDP_SERVICE ? "UDP SERVICE" :
 	    "TCP LISTENER", msock_id(sv->ms));
 }
 
@@ -195,7 +190,7 @@ svc_gone(void *arg, const char *why)
 	struct svc	*sv = arg;
 
 	log_info("%s: modem socket lost (%s); reopened when the modem is "
-	    "ready", sv->ep->conf.name, why);
+	    "ready", sv->conf->name, why);
 	sv->ms = NULL;
 	sv->opening = false;
 	/*
@@ -212,17 +207,8 @@ static void
 svc_incoming(void *arg, struct msock *ms, const struct msock_peer *from)
 {
 	struct svc	*sv = arg;
-	struct endpoint	*ep = sv->ep;
 
-	if (ep->active >= ep->conf.max_connections) {
-		log_warnx("%s: max_connections (%d) reached: refusing %s:%d",
-		    ep->conf.name, ep->conf.max_connections, from->ip,
-		    from->port);
-		ep->refused++;
-		msock_close(ms);
-		return;
-	}
-	bridge_new_incoming(ep, ms, from);
+	sv->ops->incoming(sv->arg, ms, from);
 }
 
 /* A local UDP socket connected to the forward target, for one peer. */
@@ -231,7 +217,7 @@ svc_map_get(struct svc *sv, const char *ip, int port)
 {
 	struct sockaddr_in	 sin;
 	struct udpmap		*m, *lru = NULL, *free_m = NULL;
-	const struct conf_forward *f = &sv->ep->conf.forward;
+	const struct conf_forward *f = &sv->conf->forward;
 	int			 i, fd;
 
 	for (i = 0; i < SVC_UDP_MAP_MAX; i++) {
@@ -248,7 +234,7 @@ svc_map_get(struct svc *sv, const char *ip, int port)
 	}
 	if (free_m == NULL) {
 		log_info("%s: %d peers mapped: dropping the least recently "
-		    "used (%s:%d)", sv->ep->conf.name, SVC_UDP_MAP_MAX,
+		    "used (%s:%d)", sv->conf->name, SVC_UDP_MAP_MAX,
 		    lru->peer.ip, lru->peer.port);
 		svc_map_free(lru);
 		free_m = lru;
@@ -260,7 +246,7 @@ svc_map_get(struct svc *sv, const char *ip, int port)
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1 || connect(fd, (struct sockaddr *)&sin,
 	    sizeof(sin)) == -1) {
-		log_warn("%s: local UDP socket", sv->ep->conf.name);
+		log_warn("%s: local UDP socket", sv->conf->name);
 		if (fd != -1)
 			close(fd);
 		return NULL;
@@ -271,13 +257,13 @@ svc_map_get(struct svc *sv, const char *ip, int port)
 	strlcpy(m->peer.ip, ip, sizeof(m->peer.ip));
 	m->peer.port = port;
 	m->last_used = now_ms();
-	m->ev = event_new(sv->ep->set->base, fd, EV_READ | EV_PERSIST,
+	m->ev = event_new(sv->base, fd, EV_READ | EV_PERSIST,
 	    svc_map_read_cb, m);
 	if (!sv->paused)
 		event_add(m->ev, NULL);
-	log_debug("%s: new peer %s:%d", sv->ep->conf.name, ip, port);
-	if (sv->ep->conf.idle_timeout > 0 && !evtimer_pending(sv->timer, NULL))
-		svc_arm(sv, sv->ep->conf.idle_timeout * 1000LL);
+	log_debug("%s: new peer %s:%d", sv->conf->name, ip, port);
+	if (sv->conf->idle_timeout > 0 && !evtimer_pending(sv->timer, NULL))
+		evtimer_add_ms(sv->timer, sv->conf->idle_timeout * 1000LL);
 	return m;
 }
 
@@ -300,14 +286,14 @@ svc_received(void *arg, const uint8_t *data, size_t len, const char *ip,
 
 	if (ip == NULL || !svc_ip_ok(ip) || port <= 0 || port > 65535) {
 		log_warnx("%s: datagram without a valid sender dropped",
-		    sv->ep->conf.name);
+		    sv->conf->name);
 		return;
 	}
 	if ((m = svc_map_get(sv, ip, port)) == NULL)
 		return;
 	m->last_used = now_ms();
 	if (send(m->fd, data, len, MSG_DONTWAIT) == -1)
-		log_debug("%s: forward target: %s", sv->ep->conf.name,
+		log_debug("%s: forward target: %s", sv->conf->name,
 		    strerror(errno));	/* UDP: the local server is down */
 }
 
@@ -348,7 +334,7 @@ svc_map_read_cb(evutil_socket_t fd, short what, void *arg)
 		if ((size_t)n > MSOCK_SEND_MAX) {
 			log_warnx("%s: local server sent a %zd-byte datagram; "
 			    "the modem sends at most %d: dropped",
-			    sv->ep->conf.name, n, MSOCK_SEND_MAX);
+			    sv->conf->name, n, MSOCK_SEND_MAX);
 			continue;
 		}
 		if (sv->ms == NULL)

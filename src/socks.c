@@ -2,8 +2,9 @@
  * socks.c: the SOCKS5 handshake (RFC 1928).  Bytes are read with bounds
  * and a deadline; a malformed or slow handshake is closed and never
  * reaches the modem.  Once the request is understood the connection is
- * handed to bridge.c, which sends the reply when the modem connection
- * opens (or the error code when it cannot).
+ * handed to the owner (socks_ops.request: admission), whose bridge sends
+ * the reply when the modem connection opens (or the error code when it
+ * cannot).
  */
 #include <sys/queue.h>
 
@@ -16,9 +17,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "bg96d/bridge.h"
 #include "bg96d/conf.h"
-#include "bg96d/endpoint.h"
 #include "bg96d/log.h"
 #include "bg96d/socks.h"
 #include "bg96d/timeouts.h"
@@ -30,11 +29,20 @@ enum socks_phase {
 };
 
 struct socks_hs {
-	TAILQ_ENTRY(socks_hs)	 entry;		/* ep->handshakes */
-	struct endpoint		*ep;
+	TAILQ_ENTRY(socks_hs)	 entry;		/* s->handshakes */
+	struct socks		*s;
 	struct bufferevent	*bev;
 	enum socks_phase	 phase;
 	bool			 closing;	/* reply queued, then close */
+};
+
+struct socks {
+	struct event_base	*base;
+	const char		*name;		/* the endpoint's, for the log */
+	const struct socks_ops	*ops;		/* the owner (admission) */
+	void			*arg;
+	TAILQ_HEAD(, socks_hs)	 handshakes;
+	int			 nhandshakes;
 };
 
 static void	socks_read_cb(struct bufferevent *, void *);
@@ -44,25 +52,42 @@ static void	socks_event_cb(struct bufferevent *, short, void *);
 static void
 socks_unlink(struct socks_hs *h)
 {
-	TAILQ_REMOVE(&h->ep->handshakes, h, entry);
-	h->ep->nhandshakes--;
+	TAILQ_REMOVE(&h->s->handshakes, h, entry);
+	h->s->nhandshakes--;
 }
 
 static void
-socks_free(struct socks_hs *h)
+socks_hs_free(struct socks_hs *h)
 {
 	socks_unlink(h);
 	bufferevent_free(h->bev);
 	free(h);
 }
 
+struct socks *
+socks_new(struct event_base *base, const char *name,
+    const struct socks_ops *ops, void *arg)
+{
+	struct socks	*s = xcalloc(1, sizeof(*s));
+
+	s->base = base;
+	s->name = name;
+	s->ops = ops;
+	s->arg = arg;
+	TAILQ_INIT(&s->handshakes);
+	return s;
+}
+
 void
-socks_abort_all(struct endpoint *ep)
+socks_free(struct socks *s)
 {
 	struct socks_hs	*h;
 
-	while ((h = TAILQ_FIRST(&ep->handshakes)) != NULL)
-		socks_free(h);
+	if (s == NULL)
+		return;
+	while ((h = TAILQ_FIRST(&s->handshakes)) != NULL)
+		socks_hs_free(h);
+	free(s);
 }
 
 /* Queue bytes, then close once they are written. */
@@ -70,8 +95,8 @@ static void
 socks_refuse(struct socks_hs *h, const uint8_t *msg, size_t len,
     const char *why)
 {
-	log_info("%s: handshake refused: %s", h->ep->conf.name, why);
-	h->ep->refused++;
+	log_info("%s: handshake refused: %s", h->s->name, why);
+	h->s->ops->refused(h->s->arg);
 	h->closing = true;
 	bufferevent_disable(h->bev, EV_READ);
 	bufferevent_write(h->bev, msg, len);
@@ -80,10 +105,9 @@ socks_refuse(struct socks_hs *h, const uint8_t *msg, size_t len,
 static void
 socks_reply(struct socks_hs *h, int rep, const char *why)
 {
-	uint8_t	 r[10] = { 5, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
+	uint8_t	 r[SOCKS_REPLY_LEN];
 
-	r[1] = (uint8_t)rep;
-	socks_refuse(h, r, sizeof(r), why);
+	socks_refuse(h, r, socks_encode_reply(r, rep), why);
 }
 
 static void
@@ -92,30 +116,29 @@ socks_write_cb(struct bufferevent *bev, void *arg)
 	struct socks_hs	*h = arg;
 
 	if (h->closing)
-		socks_free(h);
+		socks_hs_free(h);
 }
 
 void
-socks_accept(struct endpoint *ep, int fd)
+socks_accept(struct socks *s, int fd)
 {
 	struct socks_hs	*h;
 	struct timeval	 tv = { SOCKS_HANDSHAKE_MS / 1000,
 			    (SOCKS_HANDSHAKE_MS % 1000) * 1000 };
 
-	if (ep->nhandshakes >= SOCKS_HANDSHAKES_MAX) {
+	if (s->nhandshakes >= SOCKS_HANDSHAKES_MAX) {
 		log_warnx("%s: too many handshakes under way; refusing one",
-		    ep->conf.name);
-		ep->refused++;
+		    s->name);
+		s->ops->refused(s->arg);
 		close(fd);
 		return;
 	}
 	h = xcalloc(1, sizeof(*h));
-	TAILQ_INSERT_TAIL(&ep->handshakes, h, entry);
-	ep->nhandshakes++;
-	h->ep = ep;
+	TAILQ_INSERT_TAIL(&s->handshakes, h, entry);
+	s->nhandshakes++;
+	h->s = s;
 	h->phase = SOCKS_GREETING;
-	h->bev = bufferevent_socket_new(ep->set->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE);
+	h->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(h->bev, socks_read_cb, socks_write_cb,
 	    socks_event_cb, h);
 	bufferevent_setwatermark(h->bev, EV_READ, 0, SOCKS_HANDSHAKE_MAX);
@@ -129,8 +152,8 @@ socks_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct socks_hs	*h = arg;
 
 	if (what & BEV_EVENT_TIMEOUT)
-		log_info("%s: handshake too slow; closed", h->ep->conf.name);
-	socks_free(h);
+		log_info("%s: handshake too slow; closed", h->s->name);
+	socks_hs_free(h);
 }
 
 /* Greeting: only "no authentication" (0x00) is offered. */
@@ -185,10 +208,10 @@ socks_request(struct socks_hs *h, struct evbuffer *in)
 		break;
 	}
 	evbuffer_drain(in, used);
-	/* The rest (and the socket) now belongs to a bridge. */
+	/* The rest (and the socket) now belongs to the owner. */
 	bufferevent_set_timeouts(h->bev, NULL, NULL);
 	socks_unlink(h);
-	bridge_new_socks(h->ep, h->bev, req.host, req.port);
+	h->s->ops->request(h->s->arg, h->bev, &req);
 	free(h);
 	return -1;
 }
@@ -211,7 +234,7 @@ socks_read_cb(struct bufferevent *bev, void *arg)
 			r = socks_request(h, in);
 	} while (r == 1);
 	if (r == 0 && evbuffer_get_length(in) >= SOCKS_HANDSHAKE_MAX) {
-		log_info("%s: handshake too long; closed", h->ep->conf.name);
-		socks_free(h);
+		log_info("%s: handshake too long; closed", h->s->name);
+		socks_hs_free(h);
 	}
 }

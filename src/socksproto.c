@@ -108,3 +108,13 @@ socks_parse_request(const uint8_t *buf, size_t len, size_t *used,
 	}
 	return SOCKS_DONE;
 }
+
+size_t
+socks_encode_reply(uint8_t out[SOCKS_REPLY_LEN], int rep)
+{
+	memset(out, 0, SOCKS_REPLY_LEN);
+	out[0] = 5;
+	out[1] = (uint8_t)rep;
+	out[3] = 1;		/* ATYP IPv4: 0.0.0.0:0 */
+	return SOCKS_REPLY_LEN;
+}

@@ -15,7 +15,7 @@ st_ready(void *arg)
 {
 	struct stack	*st = arg;
 
-	if (st->eps == NULL || st->eps->stopping)
+	if (st->eps == NULL || epset_stopping(st->eps))
 		return;		/* the endpoints are gone already */
 	epset_serve(st->eps);
 	if (st->ops.ready != NULL)
@@ -76,7 +76,7 @@ st_slot_freed(void *arg)
 {
 	struct stack	*st = arg;
 
-	if (st->eps != NULL && !st->eps->stopping)
+	if (st->eps != NULL && !epset_stopping(st->eps))
 		epset_serve(st->eps);
 }
 

@@ -931,7 +931,7 @@ client_read_all(struct sm *t, int fd, char *buf, size_t max)
 START_TEST(d09_linger_is_bounded)
 {
 	struct sm	*t = the_sm = sm_new_stack(EP_TCP);
-	struct endpoint	*ep;
+	struct endpoint_info info[CONF_MAX_ENDPOINTS + 1];
 	const char	*cmd;
 	long long	 start;
 	int		 fd;
@@ -957,8 +957,8 @@ START_TEST(d09_linger_is_bounded)
 	ck_assert_int_ge(now_ms() - start, LINGER_MAX_MS - 100);
 	sm_send(t, "\r\nOK\r\n");
 	sm_run(t, 50);
-	ep = TAILQ_FIRST(&sm_stack(t)->eps->endpoints);
-	ck_assert_uint_eq(ep->linger_expired, 1);
+	ck_assert_int_eq(epset_info(sm_stack(t)->eps, info), 1);
+	ck_assert_uint_eq(info[0].linger_expired, 1);
 	ck_assert_int_eq(msockset_free_slots(sm_set(t)), AT_NSLOTS);
 	sm_free(t);
 }

@@ -8,7 +8,9 @@
 
 #include "bg96d/socksproto.h"
 
-struct endpoint;
+struct bufferevent;
+struct event_base;
+struct socks;
 
 /*
  * Handshakes under way at once on socks.sock; a client over the limit is
@@ -17,9 +19,21 @@ struct endpoint;
  */
 #define SOCKS_HANDSHAKES_MAX	32
 
+/* Where a handshake's outcome goes; each gets the owner's arg. */
+struct socks_ops {
+	/* A client was refused (bad or too many handshakes). */
+	void	(*refused)(void *);
+	/* A valid request: bev (the client) now belongs to the callee. */
+	void	(*request)(void *, struct bufferevent *bev,
+		    const struct socks_request *);
+};
+
+/* The handshakes of one socks.sock; name is for the log. */
+struct socks	*socks_new(struct event_base *, const char *name,
+		    const struct socks_ops *, void *arg);
 /* A client connected to socks.sock: read its handshake. */
-void	socks_accept(struct endpoint *, int fd);
+void		 socks_accept(struct socks *, int fd);
 /* Close every handshake under way (the endpoint is going away). */
-void	socks_abort_all(struct endpoint *);
+void		 socks_free(struct socks *);
 
 #endif

@@ -26,6 +26,8 @@
 #define SOCKS_GREETING_MAX	(2 + 255)
 #define SOCKS_REQUEST_MAX	(4 + 1 + 255 + 2)
 #define SOCKS_HANDSHAKE_MAX	(SOCKS_GREETING_MAX + SOCKS_REQUEST_MAX)
+/* A reply to a request (bytes). */
+#define SOCKS_REPLY_LEN		10
 
 enum socks_parse {
 	SOCKS_MORE = 0,		/* incomplete: wait for more bytes */
@@ -54,5 +56,12 @@ enum socks_parse socks_parse_greeting(const uint8_t *buf, size_t len,
 enum socks_parse socks_parse_request(const uint8_t *buf, size_t len,
 		    size_t *used, struct socks_request *req, int *rep,
 		    const char **why);
+
+/*
+ * The reply to a request (RFC 1928 section 6): VER REP RSV, and an IPv4
+ * BND.ADDR and BND.PORT of zero (the modem's end is not known to
+ * bg96d).  Fills out and returns its length, SOCKS_REPLY_LEN.
+ */
+size_t		 socks_encode_reply(uint8_t out[SOCKS_REPLY_LEN], int rep);
 
 #endif

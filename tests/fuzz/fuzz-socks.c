@@ -13,7 +13,10 @@
  *  - a consumed count is within what was offered;
  *  - an accepted request has a non-zero port and a host that is an IP
  *    literal or a valid name, safe to quote in AT+QIOPEN: no '"', no
- *    control byte, at most CONF_HOST_MAX bytes.
+ *    control byte, at most CONF_HOST_MAX bytes;
+ *  - the reply socks.c and bridge.c send for the outcome is the one
+ *    RFC 1928 shape: VER 5, the code, RSV 0, IPv4 0.0.0.0:0, and no
+ *    byte written past SOCKS_REPLY_LEN.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,6 +48,23 @@ check_request(const struct socks_request *req)
 		abort();
 	if (strpbrk(req->host, "\"\r\n;,\\") != NULL)
 		abort();
+}
+
+static void
+check_reply(int rep)
+{
+	uint8_t	 r[SOCKS_REPLY_LEN + 1];
+	size_t	 i;
+
+	memset(r, 0xa5, sizeof(r));
+	if (socks_encode_reply(r, rep) != SOCKS_REPLY_LEN)
+		abort();
+	if (r[0] != 5 || r[1] != rep || r[2] != 0 || r[3] != 1 ||
+	    r[SOCKS_REPLY_LEN] != 0xa5)
+		abort();
+	for (i = 4; i < SOCKS_REPLY_LEN; i++)
+		if (r[i] != 0)
+			abort();
 }
 
 /*
@@ -96,11 +116,15 @@ run(const uint8_t *in, size_t len, uint8_t maxc, struct outcome out[2])
 					abort();
 				if (phase == 1 && (rep < 1 || rep > 8))
 					abort();
+				if (phase == 1)
+					check_reply(rep);
 				out[phase].at = arrived;
 				return phase;
 			}
-			if (phase == 1)
+			if (phase == 1) {
 				check_request(&out[1].req);
+				check_reply(SOCKS_REP_SUCCESS);
+			}
 			pos += used;
 			if (phase == 1) {
 				out[1].at = pos;
