@@ -110,6 +110,16 @@ static void	slot_qiclose(struct msock *);
 static void	slot_drain_poll(struct msock *);
 static void	slot_continue(struct msock *);
 static void	msockset_rx_poll_cb(evutil_socket_t, short, void *);
+static void	msockset_urc(void *, const char *);
+static void	msockset_urc_payload(void *, const struct at_event *);
+static struct atq_cmd *msockset_pump(void *);
+
+/* The queue hands the slots their URCs and asks them for commands. */
+static const struct atq_sockets_ops msockset_atq_ops = {
+	.urc = msockset_urc,
+	.urc_payload = msockset_urc_payload,
+	.pump = msockset_pump,
+};
 
 const char *
 msock_type_name(enum msock_type t)
@@ -145,6 +155,7 @@ msockset_new(struct event_base *base, struct atq *q, int context_id,
 	set->rx_poll = event_new(base, -1, EV_PERSIST, msockset_rx_poll_cb,
 	    set);
 	msockset_set_rx_poll(set, RX_POLL_MS);
+	atq_set_sockets(q, &msockset_atq_ops, set);
 	return set;
 }
 
@@ -787,9 +798,10 @@ slot_next_cmd(struct msock *s)
 	return c;
 }
 
-struct atq_cmd *
-msockset_pump(struct msockset *set)
+static struct atq_cmd *
+msockset_pump(void *arg)
 {
+	struct msockset	*set = arg;
 	struct atq_cmd	*c;
 	int		 i, id;
 
@@ -918,9 +930,10 @@ msockset_qiopen(struct msockset *set, int id, int err)
 	slot_qiclose(s);
 }
 
-void
-msockset_urc(struct msockset *set, const char *line)
+static void
+msockset_urc(void *arg, const char *line)
 {
+	struct msockset	*set = arg;
 	struct msock	*s;
 	struct mline	 ml;
 	char		 esc[128];
@@ -964,9 +977,10 @@ msockset_urc(struct msockset *set, const char *line)
 	}
 }
 
-void
-msockset_urc_payload(struct msockset *set, const struct at_event *ev)
+static void
+msockset_urc_payload(void *arg, const struct at_event *ev)
 {
+	struct msockset		*set = arg;
 	struct msock		*s;
 	struct mline_data_hdr	 h;
 	char			 esc[128];
