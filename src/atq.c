@@ -915,7 +915,8 @@ bool
 atq_lend_line(struct atq *q, int id, const struct atq_borrower_ops *ops,
     void *arg)
 {
-	if (q->fd == -1 || q->line != ATQ_LINE_COMMAND || q->cur != NULL)
+	if (q->fd == -1 || q->detach_pending || q->line != ATQ_LINE_COMMAND ||
+	    q->cur != NULL)
 		return false;
 	q->line = ATQ_LINE_DATA;
 	q->line_id = id;

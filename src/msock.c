@@ -162,10 +162,8 @@ msockset_new(struct event_base *base, struct atq *q, int context_id,
 void
 msockset_set_rx_poll(struct msockset *set, int ms)
 {
-	struct timeval	 tv = { ms / 2000, (ms / 2 % 1000) * 1000 };
-
 	set->rx_poll_ms = ms;
-	event_add(set->rx_poll, &tv);
+	evtimer_add_ms(set->rx_poll, ms / 2);	/* persistent: every ms / 2 */
 }
 
 void

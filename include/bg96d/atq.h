@@ -1,7 +1,11 @@
 /*
- * atq.h: the AT command queue.  One command in flight on the serial
- * line, a named deadline per command kind, final results matched to the
- * command, URCs routed to their owner whatever is in flight.
+ * atq.h: the AT command queue, owner of the serial line.  One command
+ * in flight, a named deadline per command kind, final results matched
+ * to the command, URCs routed to their owner whatever is in flight
+ * (socket URCs and push payloads to the slot table, the rest to the
+ * modem layer).  It knows who may write (command mode, or the line lent
+ * to one socket in data mode) and gives periodic low-priority jobs the
+ * line only when it is free.
  */
 #ifndef BG96D_ATQ_H
 #define BG96D_ATQ_H
@@ -197,6 +201,16 @@ bool		 atq_line_free(const struct atq *);
  * period_ms after atq_job_add; atq_job_next() moves the next turn
  * (once), e.g. from the command's on_done.  Either callback may be
  * NULL, and either may delete its job.
+ *
+ * Example, the control socket's radio poll (CSQ, QCSQ, COPS, QNWINFO,
+ * one command per turn; CONTROL_POLL_* are its delays): on modem ready,
+ * job = atq_job_add(q, CONTROL_POLL_STEP_MS, &ops, r) then
+ * atq_job_next(job, CONTROL_POLL_FIRST_MS); make() returns NULL while
+ * its command is outstanding, else the next command; that command's
+ * on_done calls atq_job_next(job, wrapped ? CONTROL_POLL_CYCLE_MS :
+ * CONTROL_POLL_STEP_MS); a busy line skips the turn and the next comes
+ * CONTROL_POLL_STEP_MS later, as today; atq_job_del() when the modem
+ * leaves MODEM_READY (modem.c does the same with its health check).
  */
 struct atq_job;
 struct atq_job_ops {
