@@ -970,6 +970,16 @@ atq_esc_cb(evutil_socket_t fd, short what, void *arg)
 			evtimer_add_ms(q->esc_timer, ESCAPE_GUARD_MS);
 			return;
 		}
+		if (now_ms() - q->last_tx <= ESCAPE_GUARD_MS) {
+			/*
+			 * The loop's cached time can fire a timer a little
+			 * early, and now_ms() counts whole milliseconds:
+			 * the guard time is a minimum, so wait it out.
+			 */
+			evtimer_add_ms(q->esc_timer, q->last_tx +
+			    ESCAPE_GUARD_MS + 1 - now_ms());
+			return;
+		}
 		log_trace("AT> +++");
 		evbuffer_add(q->out, "+++", 3);
 		q->stats.bytes_out += 3;
