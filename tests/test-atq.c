@@ -217,6 +217,38 @@ START_TEST(held_bytes_are_payload)
 }
 END_TEST
 
+/*
+ * No OK after "+++": the line counts as reset (the borrower is told),
+ * nothing more is written (the modem may still be in data mode: a
+ * command would reach the remote), and the modem layer hears that the
+ * modem is unresponsive.
+ */
+START_TEST(escape_without_ok)
+{
+	struct sm	*t = sm_new_slots();
+	struct atq	*q = sm_atq(t);
+	struct borrower	 b;
+	struct done	 d = { 0 };
+	unsigned long long timeouts;
+
+	atq_set_timeout(q, TMO_COMMAND, 200);
+	enter_data_mode(t, &b, "");
+	atq_submit(q, cmd("AT", &d), false);
+	timeouts = atq_stats(q)->timeouts;
+	atq_reclaim_line(q);
+	sm_expect(t, "+++");
+	sm_quiet(t, ESCAPE_GUARD_MS + 200 + 300);
+	ck_assert_int_eq(b.nreturned, 1);
+	ck_assert_str_eq(b.returned, "reset");
+	ck_assert_int_eq(atq_line_owner(q, NULL), ATQ_LINE_COMMAND);
+	ck_assert_uint_eq(atq_stats(q)->timeouts, timeouts + 1);
+	ck_assert_int_eq(d.n, 0);
+	sm_free(t);
+	ck_assert_int_eq(d.n, 1);
+	ck_assert_int_eq(d.res, ATQ_RES_ABORTED);
+}
+END_TEST
+
 /* A reset (modem rebooted, line lost) takes the line back too. */
 START_TEST(abort_returns_the_line)
 {
@@ -335,6 +367,7 @@ atq_suite(void)
 	tcase_add_test(tc, lend_and_reclaim);
 	tcase_add_test(tc, no_carrier_returns_the_line);
 	tcase_add_test(tc, held_bytes_are_payload);
+	tcase_add_test(tc, escape_without_ok);
 	tcase_add_test(tc, abort_returns_the_line);
 	tcase_add_test(tc, jobs_wait_for_a_free_line);
 	suite_add_tcase(s, tc);

@@ -148,6 +148,10 @@ void		 atq_sockets_ready(struct atq *, bool);
  * starts the escape ("+++" between two guard times); the line is back
  * in command mode on its "OK", on "NO CARRIER" (the remote closed, the
  * modem left data mode by itself) or when the line is reset or lost.
+ * No "OK" within ESCAPE_GUARD_MS and the command deadline: the borrower
+ * is told "reset", ops.unresponsive runs (the modem layer recovers) and
+ * the waiting commands stay queued: if the modem is still in data mode
+ * they would reach the remote.
  * Every module that wants to write (health check, radio poll, control
  * "at" requests, the slots' pump) goes through the queue, so none of
  * them needs to know about transparent mode.
