@@ -4,8 +4,15 @@
  * One command is in flight at a time (the modem's AT interpreter is
  * serial, ref. section 11.20).  Explicit commands (bring-up, open,
  * close, control) wait in a FIFO; socket traffic (QISEND, QIRD) is pulled
- * from the pump callback just in time, so the next data command goes out
- * in the same write that follows the previous final result.
+ * from the slot table's pump just in time, so the next data command goes
+ * out in the same write that follows the previous final result.
+ *
+ * The queue is also the router of what the modem writes: final results
+ * to the command in flight, socket URCs and push payloads to the slot
+ * table (atq_set_sockets), the other URCs to the modem layer; and it
+ * owns the line: command mode, lent to one socket (data mode), or
+ * escaping back.  Periodic low-priority jobs get the line only when it
+ * is free.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -22,6 +29,7 @@
 #include "bg96d/cmdfam.h"
 #include "bg96d/evtimer.h"
 #include "bg96d/log.h"
+#include "bg96d/mline.h"
 #include "bg96d/util.h"
 
 /* Phases of the command in flight. */
@@ -34,10 +42,42 @@ enum {
 /* Consecutive failed probes after a timeout before giving up. */
 #define ATQ_PROBE_TRIES	3
 
+/* A periodic low-priority job (atq_job_add). */
+struct atq_job {
+	struct atq		*q;
+	struct atq_job		*next;
+	struct event		*ev;
+	int			 period_ms;
+	struct atq_job_ops	 ops;
+	void			*arg;
+	bool			 running;	/* in its callbacks */
+	bool			 dead;		/* deleted while running */
+};
+
+/* What the modem writes to end data mode (ref. 5.11). */
+static const char atq_no_carrier[] = "\r\nNO CARRIER\r\n";
+static const char atq_escape_ok[] = "\r\nOK\r\n";
+#define ATQ_HELD_MAX	(sizeof(atq_no_carrier) - 1)
+
 struct atq {
 	struct event_base	*base;
 	struct atq_ops		 ops;
 	void			*arg;
+	struct atq_sockets_ops	 socks;		/* the slot table */
+	void			*socks_arg;
+	bool			 socks_ready;	/* the pump may be asked */
+	enum atq_line		 line;		/* who owns the line */
+	int			 line_id;	/* borrower's slot, or -1 */
+	struct atq_borrower_ops	 borrower;
+	void			*borrower_arg;
+	struct event		*esc_timer;	/* guard times, escape answer */
+	bool			 esc_sent;	/* "+++" written */
+	long long		 last_tx;	/* last raw write (guard time) */
+	struct event		*hold_timer;	/* held bytes are payload */
+	uint8_t			 held[ATQ_HELD_MAX];	/* maybe a result */
+	size_t			 nheld;
+	uint8_t			 rawbuf[16384 + ATQ_HELD_MAX];
+	struct atq_job		*jobs;
 	int			 fd;		/* -1: detached */
 	struct event		*rev, *wev;	/* read (persistent), write */
 	struct event		*lost_ev;	/* report a write error later */
@@ -76,6 +116,10 @@ static void	atq_complete(struct atq *, enum atq_result,
 static void	atq_handle(struct atq *, const struct at_event *);
 static void	atq_lfwait_cb(evutil_socket_t, short, void *);
 static void	atq_probe_done(void *, enum atq_result, const struct at_event *);
+static void	atq_esc_cb(evutil_socket_t, short, void *);
+static void	atq_hold_cb(evutil_socket_t, short, void *);
+static void	atq_line_return(struct atq *, const char *, bool);
+static size_t	atq_data_in(struct atq *, const uint8_t *, size_t);
 
 static const int tmo_default_ms[TMO__COUNT] = {
 	[TMO_PROBE] = TMO_DEF_PROBE_MS,
@@ -105,8 +149,13 @@ atq_new(struct event_base *base, const struct atq_ops *ops, void *arg)
 	q->settle = evtimer_new(base, atq_settle_cb, q);
 	q->lfwait = evtimer_new(base, atq_lfwait_cb, q);
 	q->lost_ev = evtimer_new(base, atq_lost_cb, q);
+	q->esc_timer = evtimer_new(base, atq_esc_cb, q);
+	q->hold_timer = evtimer_new(base, atq_hold_cb, q);
 	q->out = evbuffer_new();
 	q->fd = -1;
+	q->line = ATQ_LINE_COMMAND;
+	q->line_id = -1;
+	q->socks_ready = true;
 	memcpy(q->tmo_ms, tmo_default_ms, sizeof(q->tmo_ms));
 	at_parser_init(&q->parser);
 	return q;
@@ -118,10 +167,16 @@ atq_free(struct atq *q)
 	if (q == NULL)
 		return;
 	atq_detach(q);
+	while (q->jobs != NULL) {
+		q->jobs->running = false;
+		atq_job_del(q->jobs);
+	}
 	event_free(q->timer);
 	event_free(q->settle);
 	event_free(q->lfwait);
 	event_free(q->lost_ev);
+	event_free(q->esc_timer);
+	event_free(q->hold_timer);
 	evbuffer_free(q->out);
 	free(q);
 }
@@ -178,12 +233,10 @@ atq_attach(struct atq *q, int fd)
 static void
 atq_settle(struct atq *q)
 {
-	struct timeval	 tv = { 0, SETTLE_QUIET_MS * 1000 };
-
 	if (!q->settling)
 		q->settle_until = now_ms() + SETTLE_MAX_MS;
 	q->settling = true;
-	evtimer_add(q->settle, &tv);
+	evtimer_add_ms(q->settle, SETTLE_QUIET_MS);
 }
 
 void
@@ -219,6 +272,8 @@ atq_abort_all(struct atq *q)
 {
 	struct atq_cmd	*c;
 
+	if (q->line != ATQ_LINE_COMMAND)
+		atq_line_return(q, "reset", false);
 	if (q->cur != NULL)
 		atq_complete(q, ATQ_RES_ABORTED, NULL);
 	while ((c = q->head) != NULL) {
@@ -375,6 +430,13 @@ atq_send(struct atq *q, struct atq_cmd *c)
 	    q->tmo_ms[c->phase == PHASE_WAIT_PROMPT ? TMO_PROMPT : c->kind]);
 }
 
+/* May the slot table's pump be asked? */
+static bool
+atq_pumping(const struct atq *q)
+{
+	return q->socks.pump != NULL && q->socks_ready;
+}
+
 /* Pick the next command: FIFO and pump take turns when both have work. */
 static void
 atq_start_next(struct atq *q)
@@ -382,15 +444,15 @@ atq_start_next(struct atq *q)
 	struct atq_cmd	*c = NULL;
 
 	if (q->cur != NULL || q->fd == -1 || q->detach_pending ||
-	    q->settling)
+	    q->settling || q->line != ATQ_LINE_COMMAND)
 		return;
 	if (q->head != NULL && (q->head->urgent || q->last_was_pump ||
-	    q->ops.pump == NULL)) {
+	    !atq_pumping(q))) {
 		c = q->head;
 		q->last_was_pump = false;
 	} else {
-		if (q->ops.pump != NULL)
-			c = q->ops.pump(q->arg);
+		if (atq_pumping(q))
+			c = q->socks.pump(q->socks_arg);
 		if (c != NULL)
 			q->last_was_pump = true;
 		else if (q->head != NULL) {
@@ -563,6 +625,25 @@ atq_timer_cb(evutil_socket_t fd, short what, void *arg)
 	atq_complete(q, ATQ_RES_TIMEOUT, NULL);
 }
 
+/*
+ * A URC to its owner: socket URCs to the slot table, the rest (RDY,
+ * +CxREG, and "pdpdeact", a +QIURC that is about the PDP context, not
+ * a socket) to the modem layer.
+ */
+static void
+atq_route_urc(struct atq *q, const char *line)
+{
+	struct mline	 ml;
+	bool		 sock;
+
+	sock = cmdfam_of_urc(line) != NULL &&
+	    mline_parse(line, &ml) != MLINE_PDPDEACT;
+	if (sock && q->socks.urc != NULL)
+		q->socks.urc(q->socks_arg, line);
+	else if (!sock && q->ops.urc != NULL)
+		q->ops.urc(q->arg, line);
+}
+
 /* Route one framer event. */
 static void
 atq_handle(struct atq *q, const struct at_event *ev)
@@ -586,8 +667,7 @@ atq_handle(struct atq *q, const struct at_event *ev)
 			return;
 		}
 		if (at_is_urc(ev->line)) {
-			if (q->ops.urc != NULL)
-				q->ops.urc(q->arg, ev->line);
+			atq_route_urc(q, ev->line);
 			return;
 		}
 		if (c != NULL) {
@@ -654,8 +734,8 @@ atq_handle(struct atq *q, const struct at_event *ev)
 		return;
 	case AT_EV_PAYLOAD:
 		if (cmdfam_of_push(ev->line) != NULL) {
-			if (q->ops.urc_payload != NULL)
-				q->ops.urc_payload(q->arg, ev);
+			if (q->socks.urc_payload != NULL)
+				q->socks.urc_payload(q->socks_arg, ev);
 			return;
 		}
 		if (c != NULL && c->on_payload != NULL) {
@@ -695,11 +775,9 @@ atq_flush(struct atq *q)
 		return;
 	n = evbuffer_write(q->out, q->fd);
 	if (n == -1 && errno != EAGAIN && errno != EINTR) {
-		struct timeval	 tv = { 0, 0 };
-
 		snprintf(q->lost_why, sizeof(q->lost_why), "write: %s",
 		    strerror(errno));
-		evtimer_add(q->lost_ev, &tv);
+		evtimer_add_ms(q->lost_ev, 0);
 		return;
 	}
 	if (evbuffer_get_length(q->out) > 0)
@@ -746,6 +824,14 @@ atq_read_cb(evutil_socket_t fd, short what, void *arg)
 	q->in_read++;
 	p = q->inbuf;
 	while (!q->detach_pending && len > 0) {
+		if (q->line != ATQ_LINE_COMMAND) {
+			/* Lent: raw payload, up to a result that ends it. */
+			n = atq_data_in(q, p, (size_t)len);
+			q->stats.bytes_in += n;
+			p += n;
+			len -= (ssize_t)n;
+			continue;
+		}
 		n = at_parse(&q->parser, p, (size_t)len, &ev);
 		q->stats.bytes_in += n;
 		p += n;
@@ -790,4 +876,284 @@ void
 atq_set_push(struct atq *q, int id, bool push)
 {
 	at_parser_set_push(&q->parser, id, push);
+}
+
+void
+atq_set_sockets(struct atq *q, const struct atq_sockets_ops *ops, void *arg)
+{
+	if (ops != NULL)
+		q->socks = *ops;
+	else
+		memset(&q->socks, 0, sizeof(q->socks));
+	q->socks_arg = arg;
+}
+
+void
+atq_sockets_ready(struct atq *q, bool ready)
+{
+	q->socks_ready = ready;
+}
+
+/* ---- Line ownership (transparent mode, ref. 5.11) ---- */
+
+enum atq_line
+atq_line_owner(const struct atq *q, int *id)
+{
+	if (id != NULL)
+		*id = q->line_id;
+	return q->line;
+}
+
+bool
+atq_line_free(const struct atq *q)
+{
+	return q->fd != -1 && q->line == ATQ_LINE_COMMAND && atq_idle(q);
+}
+
+bool
+atq_lend_line(struct atq *q, int id, const struct atq_borrower_ops *ops,
+    void *arg)
+{
+	if (q->fd == -1 || q->detach_pending || q->line != ATQ_LINE_COMMAND ||
+	    q->cur != NULL)
+		return false;
+	q->line = ATQ_LINE_DATA;
+	q->line_id = id;
+	q->borrower = *ops;
+	q->borrower_arg = arg;
+	q->esc_sent = false;
+	q->nheld = 0;
+	q->last_tx = now_ms();
+	log_debug("modem: line lent to socket %d (data mode)", id);
+	return true;
+}
+
+void
+atq_line_write(struct atq *q, const void *data, size_t len)
+{
+	if (q->line != ATQ_LINE_DATA || len == 0)
+		return;
+	evbuffer_add(q->out, data, len);
+	q->stats.bytes_out += len;
+	q->last_tx = now_ms();
+	atq_flush(q);
+}
+
+/*
+ * Escape: ESCAPE_GUARD_MS with nothing written, "+++", then
+ * ESCAPE_GUARD_MS of silence before the modem answers OK (ref. 5.11).
+ * Commands submitted meanwhile wait for command mode.
+ */
+void
+atq_reclaim_line(struct atq *q)
+{
+	if (q->line != ATQ_LINE_DATA)
+		return;
+	q->line = ATQ_LINE_ESCAPING;
+	q->esc_sent = false;
+	log_debug("modem: taking the line back from socket %d", q->line_id);
+	evtimer_add_ms(q->esc_timer, q->last_tx + ESCAPE_GUARD_MS - now_ms());
+}
+
+static void
+atq_esc_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct atq	*q = arg;
+
+	if (q->line != ATQ_LINE_ESCAPING)
+		return;
+	if (!q->esc_sent) {
+		if (evbuffer_get_length(q->out) > 0) {
+			/* The borrower's last bytes are still going out. */
+			q->last_tx = now_ms();
+			evtimer_add_ms(q->esc_timer, ESCAPE_GUARD_MS);
+			return;
+		}
+		if (now_ms() - q->last_tx <= ESCAPE_GUARD_MS) {
+			/*
+			 * The loop's cached time can fire a timer a little
+			 * early, and now_ms() counts whole milliseconds:
+			 * the guard time is a minimum, so wait it out.
+			 */
+			evtimer_add_ms(q->esc_timer, q->last_tx +
+			    ESCAPE_GUARD_MS + 1 - now_ms());
+			return;
+		}
+		log_trace("AT> +++");
+		evbuffer_add(q->out, "+++", 3);
+		q->stats.bytes_out += 3;
+		q->esc_sent = true;
+		q->last_tx = now_ms();
+		atq_flush(q);
+		/* OK comes after the second guard time, as any answer. */
+		evtimer_add_ms(q->esc_timer, ESCAPE_GUARD_MS +
+		    q->tmo_ms[TMO_COMMAND]);
+		return;
+	}
+	q->stats.timeouts++;
+	log_warnx("modem: no OK to \"+++\" within %d ms",
+	    ESCAPE_GUARD_MS + q->tmo_ms[TMO_COMMAND]);
+	atq_line_return(q, "reset", false);
+	if (q->ops.unresponsive != NULL)
+		q->ops.unresponsive(q->arg);
+}
+
+/*
+ * The line is back in command mode: tell the borrower, then (resume)
+ * the commands that waited go out.
+ */
+static void
+atq_line_return(struct atq *q, const char *why, bool resume)
+{
+	struct atq_borrower_ops	 ops = q->borrower;
+	void			*arg = q->borrower_arg;
+
+	log_debug("modem: line back in command mode (%s)", why);
+	q->line = ATQ_LINE_COMMAND;
+	q->line_id = -1;
+	q->esc_sent = false;
+	q->nheld = 0;
+	memset(&q->borrower, 0, sizeof(q->borrower));
+	q->borrower_arg = NULL;
+	evtimer_del(q->esc_timer);
+	evtimer_del(q->hold_timer);
+	if (ops.returned != NULL)
+		ops.returned(arg, why);
+	if (resume)
+		atq_start_next(q);
+}
+
+/* Is held[0..n) the start of a result that ends data mode? */
+static const char *
+atq_held_result(const struct atq *q, size_t n)
+{
+	if (memcmp(q->held, atq_no_carrier, n) == 0)
+		return atq_no_carrier;
+	if (q->esc_sent && n < sizeof(atq_escape_ok) &&
+	    memcmp(q->held, atq_escape_ok, n) == 0)
+		return atq_escape_ok;
+	return NULL;
+}
+
+/*
+ * Data mode: bytes from the modem are the socket's, except "NO CARRIER"
+ * (the remote closed; the modem is in command mode again) and, after
+ * "+++", its "OK".  Bytes that may start one of these are held (for
+ * FINAL_LF_WAIT_MS at most: the modem writes a result in one go).
+ * Returns how many bytes were taken; after a result the rest is
+ * command mode's.
+ */
+static size_t
+atq_data_in(struct atq *q, const uint8_t *p, size_t len)
+{
+	const char	*res = NULL;
+	size_t		 i, nout = 0;
+
+	for (i = 0; i < len && res == NULL; i++) {
+		q->held[q->nheld++] = p[i];
+		while (q->nheld > 0 &&
+		    (res = atq_held_result(q, q->nheld)) == NULL) {
+			/* Not a result: the oldest held byte is payload. */
+			q->rawbuf[nout++] = q->held[0];
+			memmove(q->held, q->held + 1, --q->nheld);
+		}
+		if (res != NULL && q->nheld < strlen(res))
+			res = NULL;	/* a result's start: hold on */
+	}
+	if (nout > 0 && q->borrower.data != NULL)
+		q->borrower.data(q->borrower_arg, q->rawbuf, nout);
+	if (res != NULL) {
+		log_trace("AT< %s", res == atq_no_carrier ? "NO CARRIER" :
+		    "OK");
+		atq_line_return(q, res == atq_no_carrier ? "NO CARRIER" :
+		    "escaped", true);
+		return i;
+	}
+	if (q->nheld > 0)
+		evtimer_add_ms(q->hold_timer, FINAL_LF_WAIT_MS);
+	else
+		evtimer_del(q->hold_timer);
+	return i;
+}
+
+/* Held bytes that no result followed: they were payload. */
+static void
+atq_hold_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct atq	*q = arg;
+	size_t		 n = q->nheld;
+
+	if (q->line == ATQ_LINE_COMMAND || n == 0)
+		return;
+	memcpy(q->rawbuf, q->held, n);
+	q->nheld = 0;
+	if (q->borrower.data != NULL)
+		q->borrower.data(q->borrower_arg, q->rawbuf, n);
+}
+
+/* ---- Periodic low-priority jobs ---- */
+
+static void
+atq_job_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct atq_job	*j = arg;
+	struct atq	*q = j->q;
+	struct atq_cmd	*c;
+
+	j->running = true;
+	evtimer_add_ms(j->ev, j->period_ms);
+	if (j->ops.tick != NULL)
+		j->ops.tick(j->arg);
+	if (!j->dead && j->ops.make != NULL && atq_line_free(q) &&
+	    (c = j->ops.make(j->arg)) != NULL)
+		atq_submit(q, c, false);
+	j->running = false;
+	if (j->dead)
+		atq_job_del(j);
+}
+
+struct atq_job *
+atq_job_add(struct atq *q, int period_ms, const struct atq_job_ops *ops,
+    void *arg)
+{
+	struct atq_job	*j = xcalloc(1, sizeof(*j));
+
+	j->q = q;
+	j->period_ms = period_ms;
+	j->ops = *ops;
+	j->arg = arg;
+	j->ev = evtimer_new(q->base, atq_job_cb, j);
+	j->next = q->jobs;
+	q->jobs = j;
+	evtimer_add_ms(j->ev, period_ms);
+	return j;
+}
+
+void
+atq_job_next(struct atq_job *j, int ms)
+{
+	if (!j->dead)
+		evtimer_add_ms(j->ev, ms);
+}
+
+void
+atq_job_del(struct atq_job *j)
+{
+	struct atq_job	**pp;
+
+	if (j == NULL)
+		return;
+	evtimer_del(j->ev);
+	if (j->running) {
+		j->dead = true;		/* atq_job_cb() frees it */
+		return;
+	}
+	for (pp = &j->q->jobs; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == j) {
+			*pp = j->next;
+			break;
+		}
+	}
+	event_free(j->ev);
+	free(j);
 }

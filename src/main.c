@@ -19,6 +19,7 @@
 #include "bg96d/conf.h"
 #include "bg96d/control.h"
 #include "bg96d/endpoint.h"
+#include "bg96d/evtimer.h"
 #include "bg96d/log.h"
 #include "bg96d/modem.h"
 #include "bg96d/msock.h"
@@ -112,14 +113,12 @@ static void
 d_watchdog_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon	*d = arg;
-	struct timeval	 tv;
 
 	sd_notify(0, "WATCHDOG=1");
 	if (modem_state(d->modem) == MODEM_READY)
 		d_status(d, "ready");
-	tv.tv_sec = (time_t)(d->watchdog_usec / 2 / 1000000);
-	tv.tv_usec = (suseconds_t)(d->watchdog_usec / 2 % 1000000);
-	evtimer_add(d->watchdog, &tv);
+	/* Twice per WatchdogSec= (sd_watchdog_enabled(3)). */
+	evtimer_add_ms(d->watchdog, (long long)(d->watchdog_usec / 2 / 1000));
 }
 
 static void
@@ -135,7 +134,6 @@ d_shutdown_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon	*d = arg;
 	struct atq	*q = modem_atq(d->modem);
-	struct timeval	 tv = { 0, 20 * 1000 };
 
 	if (!atq_attached(q) || atq_idle(q) ||
 	    now_ms() >= d->shutdown_deadline) {
@@ -144,7 +142,7 @@ d_shutdown_tick(evutil_socket_t fd, short what, void *arg)
 		d_finish(d);
 		return;
 	}
-	evtimer_add(d->shutdown_timer, &tv);
+	evtimer_add_ms(d->shutdown_timer, SHUTDOWN_POLL_MS);
 }
 
 static void

@@ -21,6 +21,7 @@
 #include "bg96d/atq.h"
 #include "bg96d/cmdfam.h"
 #include "bg96d/conf.h"
+#include "bg96d/evtimer.h"
 #include "bg96d/log.h"
 #include "bg96d/mline.h"
 #include "bg96d/modem.h"
@@ -53,6 +54,7 @@ struct modem {
 	struct modem_ops	 ops;
 	void			*arg;
 	struct atq		*atq;
+	struct atq_job		*health;	/* READY: modem_health_* */
 	struct serial		*serial;
 	enum modem_state	 state;
 	struct event		*timer;		/* the state's one timer */
@@ -95,8 +97,6 @@ static const char *state_names[] = {
 static void	modem_set_state(struct modem *, enum modem_state, const char *);
 static void	modem_timer_cb(evutil_socket_t, short, void *);
 static void	modem_urc(void *, const char *);
-static void	modem_urc_payload(void *, const struct at_event *);
-static struct atq_cmd *modem_pump(void *);
 static void	modem_lost(void *, const char *);
 static void	modem_unresponsive(void *);
 static void	modem_probe(struct modem *);
@@ -106,13 +106,19 @@ static void	modem_activate(struct modem *);
 static void	modem_recover(struct modem *, const char *);
 static void	modem_backoff(struct modem *, enum modem_state, const char *);
 static void	modem_escalate(struct modem *, const char *);
-static void	modem_health(struct modem *);
+static void	modem_health_tick(void *);
+static struct atq_cmd *modem_health_make(void *);
 static bool	modem_parse_reg(const char *, int *, int *);
 static void	modem_reg_update(struct modem *);
 static bool	modem_registered(const struct modem *);
 static void	modem_silent(struct modem *, const char *);
 static void	modem_echo(void *, const char *);
 static void	modem_qistate_line(void *, const char *);
+
+static const struct atq_job_ops health_ops = {
+	.tick = modem_health_tick,
+	.make = modem_health_make,
+};
 
 const char *
 modem_state_name(enum modem_state s)
@@ -126,8 +132,6 @@ modem_new(struct event_base *base, const struct conf *conf,
 {
 	static const struct atq_ops aops = {
 		.urc = modem_urc,
-		.urc_payload = modem_urc_payload,
-		.pump = modem_pump,
 		.lost = modem_lost,
 		.unresponsive = modem_unresponsive,
 		.echo = modem_echo,
@@ -138,6 +142,8 @@ modem_new(struct event_base *base, const struct conf *conf,
 	m->ops = *ops;
 	m->arg = arg;
 	m->atq = atq_new(base, &aops, m);
+	/* No socket commands before MODEM_READY (modem_set_state). */
+	atq_sockets_ready(m->atq, false);
 	m->timer = evtimer_new(base, modem_timer_cb, m);
 	m->state = MODEM_ABSENT;
 	m->state_since = now_ms();
@@ -206,11 +212,7 @@ modem_counters(const struct modem *m)
 static void
 modem_arm(struct modem *m, int ms)
 {
-	struct timeval	 tv;
-
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(m->timer, &tv);
+	evtimer_add_ms(m->timer, ms);
 }
 
 /* The only writer of m->state. */
@@ -225,6 +227,10 @@ modem_set_state(struct modem *m, enum modem_state new, const char *why)
 		    state_names[new], why);
 	m->state = new;
 	m->state_since = now_ms();
+	/* The slots' commands go out in READY only. */
+	atq_sockets_ready(m->atq, new == MODEM_READY);
+	atq_job_del(m->health);
+	m->health = NULL;
 	if (m->ops.state_changed != NULL)
 		m->ops.state_changed(m->arg, new, why);
 
@@ -254,7 +260,8 @@ modem_set_state(struct modem *m, enum modem_state new, const char *why)
 		m->act_failures = 0;
 		m->reg_lost_at = 0;
 		m->counters.bringups++;
-		modem_arm(m, HEALTH_POLL_MS);
+		m->health = atq_job_add(m->atq, HEALTH_POLL_MS, &health_ops,
+		    m);
 		if (m->ops.ready != NULL)
 			m->ops.ready(m->arg);
 		break;
@@ -472,30 +479,35 @@ modem_health_done(void *arg, enum atq_result res, const struct at_event *ev)
 }
 
 /*
- * READY: every HEALTH_POLL_MS, when the line is idle, ask for the LTE
- * registration (a liveness probe too), and give up on a registration
- * that stays lost for registration_timeout.
+ * READY: a job of the queue (HEALTH_POLL_MS).  Every turn, give up on a
+ * registration that stayed lost for registration_timeout (whatever the
+ * line is doing); then, if the line is free, ask for the LTE
+ * registration (a liveness probe too).
  */
 static void
-modem_health(struct modem *m)
+modem_health_tick(void *arg)
 {
-	struct atq_cmd	*c;
+	struct modem	*m = arg;
 
 	if (m->reg_lost_at != 0 && now_ms() - m->reg_lost_at >
 	    m->conf->modem.registration_timeout * 1000LL) {
 		m->counters.reg_timeouts++;
 		modem_escalate(m, "registration lost for too long");
-		return;
 	}
-	if (atq_idle(m->atq)) {
-		c = atq_cmd_new(TMO_COMMAND, "AT+CEREG?");
-		c->prefix = "+CEREG:";
-		c->on_line = modem_health_line;
-		c->on_done = modem_health_done;
-		c->arg = m;
-		atq_submit(m->atq, c, false);
-	}
-	modem_arm(m, HEALTH_POLL_MS);
+}
+
+static struct atq_cmd *
+modem_health_make(void *arg)
+{
+	struct modem	*m = arg;
+	struct atq_cmd	*c;
+
+	c = atq_cmd_new(TMO_COMMAND, "AT+CEREG?");
+	c->prefix = "+CEREG:";
+	c->on_line = modem_health_line;
+	c->on_done = modem_health_done;
+	c->arg = m;
+	return c;
 }
 
 static void
@@ -512,11 +524,11 @@ modem_timer_cb(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 		if (m->reset_pid == 0 && modem_run_reset(m)) {
-			modem_arm(m, 200);
+			modem_arm(m, RESET_COMMAND_POLL_MS);
 			break;
 		}
 		if (!modem_reset_done(m)) {
-			modem_arm(m, 200);
+			modem_arm(m, RESET_COMMAND_POLL_MS);
 			break;
 		}
 		modem_open(m);
@@ -543,8 +555,7 @@ modem_timer_cb(evutil_socket_t fd, short what, void *arg)
 		modem_activate(m);
 		break;
 	case MODEM_READY:
-		modem_health(m);
-		break;
+		break;		/* the health check is an atq job */
 	}
 }
 
@@ -675,7 +686,7 @@ modem_step_done(void *arg, enum atq_result res, const struct at_event *ev)
 		    m->last_line[0] == '\0') {
 			/* AT+CPIN="..." accepted: ask again. */
 			m->pin_sent = false;
-			modem_arm(m, 1000);
+			modem_arm(m, SIM_RETRY_MS);
 			return;
 		}
 		if (res == ATQ_RES_ERROR && m->pin_sent) {
@@ -692,8 +703,8 @@ modem_step_done(void *arg, enum atq_result res, const struct at_event *ev)
 			return;
 		}
 		/* +CME ERROR 14 (SIM busy, just after boot) and friends. */
-		if (++m->sim_busy_tries <= 20) {
-			modem_arm(m, 1000);
+		if (++m->sim_busy_tries <= SIM_BUSY_TRIES) {
+			modem_arm(m, SIM_RETRY_MS);
 			return;
 		}
 		modem_escalate(m, "SIM not ready");
@@ -1185,31 +1196,7 @@ modem_urc(void *arg, const char *line)
 		modem_context_lost(m, "PDP context deactivated");
 		return;
 	}
-	if (cmdfam_of_urc(line) != NULL) {
-		if (m->ops.urc != NULL)
-			m->ops.urc(m->arg, line);
-		return;
-	}
 	log_debug("modem: URC %s", line);
-}
-
-static void
-modem_urc_payload(void *arg, const struct at_event *ev)
-{
-	struct modem	*m = arg;
-
-	if (m->ops.urc_payload != NULL)
-		m->ops.urc_payload(m->arg, ev);
-}
-
-static struct atq_cmd *
-modem_pump(void *arg)
-{
-	struct modem	*m = arg;
-
-	if (m->state != MODEM_READY || m->ops.pump == NULL)
-		return NULL;
-	return m->ops.pump(m->arg);
 }
 
 static void

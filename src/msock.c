@@ -114,6 +114,16 @@ static void	slot_qiclose(struct msock *);
 static void	slot_drain_poll(struct msock *);
 static void	slot_continue(struct msock *);
 static void	msockset_rx_poll_cb(evutil_socket_t, short, void *);
+static void	msockset_urc(void *, const char *);
+static void	msockset_urc_payload(void *, const struct at_event *);
+static struct atq_cmd *msockset_pump(void *);
+
+/* The queue hands the slots their URCs and asks them for commands. */
+static const struct atq_sockets_ops msockset_atq_ops = {
+	.urc = msockset_urc,
+	.urc_payload = msockset_urc_payload,
+	.pump = msockset_pump,
+};
 
 const char *
 msock_type_name(enum msock_type t)
@@ -149,16 +159,15 @@ msockset_new(struct event_base *base, struct atq *q, int context_id,
 	set->rx_poll = event_new(base, -1, EV_PERSIST, msockset_rx_poll_cb,
 	    set);
 	msockset_set_rx_poll(set, RX_POLL_MS);
+	atq_set_sockets(q, &msockset_atq_ops, set);
 	return set;
 }
 
 void
 msockset_set_rx_poll(struct msockset *set, int ms)
 {
-	struct timeval	 tv = { ms / 2000, (ms / 2 % 1000) * 1000 };
-
 	set->rx_poll_ms = ms;
-	event_add(set->rx_poll, &tv);
+	evtimer_add_ms(set->rx_poll, ms / 2);	/* persistent: every ms / 2 */
 }
 
 void
@@ -800,9 +809,10 @@ slot_next_cmd(struct msock *s)
 	return c;
 }
 
-struct atq_cmd *
-msockset_pump(struct msockset *set)
+static struct atq_cmd *
+msockset_pump(void *arg)
 {
+	struct msockset	*set = arg;
 	struct atq_cmd	*c;
 	int		 i, id;
 
@@ -936,9 +946,10 @@ msockset_qiopen(struct msockset *set, int id, int err)
 	slot_qiclose(s);
 }
 
-void
-msockset_urc(struct msockset *set, const char *line)
+static void
+msockset_urc(void *arg, const char *line)
 {
+	struct msockset	*set = arg;
 	struct msock	*s;
 	struct mline	 ml;
 	char		 esc[128];
@@ -982,9 +993,10 @@ msockset_urc(struct msockset *set, const char *line)
 	}
 }
 
-void
-msockset_urc_payload(struct msockset *set, const struct at_event *ev)
+static void
+msockset_urc_payload(void *arg, const struct at_event *ev)
 {
+	struct msockset		*set = arg;
 	struct msock		*s;
 	struct mline_data_hdr	 h;
 	char			 esc[128];

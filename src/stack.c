@@ -1,5 +1,8 @@
 /*
  * stack.c: modem -> slot table -> endpoints, wired once at start-up.
+ * Nothing here is on the per-byte path: the slot table registers with
+ * the modem's queue itself (msockset_new), and these functions run on
+ * the modem's state changes and on freed slots only.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,30 +42,6 @@ st_down(void *arg, const char *why)
 	msockset_down(st->msocks, why);
 }
 
-static void
-st_urc(void *arg, const char *line)
-{
-	struct stack	*st = arg;
-
-	msockset_urc(st->msocks, line);
-}
-
-static void
-st_urc_payload(void *arg, const struct at_event *ev)
-{
-	struct stack	*st = arg;
-
-	msockset_urc_payload(st->msocks, ev);
-}
-
-static struct atq_cmd *
-st_pump(void *arg)
-{
-	struct stack	*st = arg;
-
-	return msockset_pump(st->msocks);
-}
-
 static bool
 st_slot_owned(void *arg, int id)
 {
@@ -97,9 +76,6 @@ stack_new(struct event_base *base, const struct conf *conf,
 	static const struct modem_ops mops = {
 		.ready = st_ready,
 		.down = st_down,
-		.urc = st_urc,
-		.urc_payload = st_urc_payload,
-		.pump = st_pump,
 		.slot_owned = st_slot_owned,
 		.state_changed = st_state,
 	};

@@ -89,33 +89,10 @@ sm_common(struct sm *t)
 	event_add(t->tick, &tv);
 }
 
-/* Level 1: the queue hands socket URCs and the pump to the slot table. */
-static void
-l1_urc(void *arg, const char *line)
-{
-	msockset_urc(((struct sm *)arg)->set, line);
-}
-
-static void
-l1_urc_payload(void *arg, const struct at_event *ev)
-{
-	msockset_urc_payload(((struct sm *)arg)->set, ev);
-}
-
-static struct atq_cmd *
-l1_pump(void *arg)
-{
-	return msockset_pump(((struct sm *)arg)->set);
-}
-
 struct sm *
 sm_new_slots(void)
 {
-	static const struct atq_ops ops = {
-		.urc = l1_urc,
-		.urc_payload = l1_urc_payload,
-		.pump = l1_pump,
-	};
+	static const struct atq_ops ops = { 0 };
 	struct sm	*t = xcalloc(1, sizeof(*t));
 	int		 fds[2];
 
@@ -127,6 +104,7 @@ sm_new_slots(void)
 	t->sfd = -1;
 	t->base = event_base_new();
 	sm_common(t);
+	/* Level 1: the slot table registers with the queue itself. */
 	t->q = atq_new(t->base, &ops, t);
 	t->set = msockset_new(t->base, t->q, 1, NULL, NULL);
 	atq_attach(t->q, t->dfd);

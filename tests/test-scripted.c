@@ -487,7 +487,7 @@ START_TEST(late_answers_after_timeout)
 	sm_send(t, "\r\nSEND OK\r\n");
 	sm_until(t, is_sent, &a, "SEND OK");
 	/* Its QIOPEN timed out: the slot layer gave up on it. */
-	ck_assert_int_eq(b.opened, MSOCK_ERR_MODEM);
+	ck_assert_int_eq(b.opened, ERR_MODEM);
 	ck_assert_uint_eq(atq_stats(sm_atq(t))->late_answers, 3);
 	sm_free(t);
 }

@@ -1,7 +1,11 @@
 /*
- * atq.h: the AT command queue.  One command in flight on the serial
- * line, a named deadline per command kind, final results matched to the
- * command, URCs routed to their owner whatever is in flight.
+ * atq.h: the AT command queue, owner of the serial line.  One command
+ * in flight, a named deadline per command kind, final results matched
+ * to the command, URCs routed to their owner whatever is in flight
+ * (socket URCs and push payloads to the slot table, the rest to the
+ * modem layer).  It knows who may write (command mode, or the line lent
+ * to one socket in data mode) and gives periodic low-priority jobs the
+ * line only when it is free.
  */
 #ifndef BG96D_ATQ_H
 #define BG96D_ATQ_H
@@ -50,20 +54,38 @@ struct atq_cmd {
 	bool		 line_seen;		/* internal */
 };
 
+/* What the owner of the line (the modem layer) hears from the queue. */
 struct atq_ops {
-	/* An unsolicited line (RDY, +QIURC: ..., +CEREG: ...). */
+	/*
+	 * An unsolicited line that is not a socket's (RDY, +CEREG: ...,
+	 * +QIURC: "pdpdeact",...): socket URCs go to atq_sockets_ops.
+	 */
 	void	(*urc)(void *, const char *);
-	/* A URC with a length-counted payload (direct push). */
-	void	(*urc_payload)(void *, const struct at_event *);
-	/* Called when the queue is idle: return the next data command, or
-	 * NULL.  This is how socket traffic is scheduled just in time. */
-	struct atq_cmd *(*pump)(void *);
 	/* The serial line reported EOF or an error. */
 	void	(*lost)(void *, const char *why);
 	/* A command timed out and the probes after it failed too. */
 	void	(*unresponsive)(void *);
 	/* The modem echoed command text: echo is on again (it restarted). */
 	void	(*echo)(void *, const char *text);
+};
+
+/*
+ * The socket slots' side of the line: the slot table (msock.c)
+ * registers itself with atq_set_sockets(), and the queue hands it its
+ * URCs, push payloads and the "next data command" pull directly.
+ */
+struct atq_sockets_ops {
+	/* A socket URC: "+QIOPEN:", or "+QIURC:" but for "pdpdeact". */
+	void	(*urc)(void *, const char *line);
+	/* A URC with a length-counted payload (direct push). */
+	void	(*urc_payload)(void *, const struct at_event *);
+	/*
+	 * The line is free and the FIFO has had its turn: return the next
+	 * data command, or NULL.  This is how socket traffic is scheduled
+	 * just in time.  Asked only while the sockets are ready
+	 * (atq_sockets_ready) and the line is in command mode.
+	 */
+	struct atq_cmd *(*pump)(void *);
 };
 
 /* New queue; deadlines start at timeouts.h's defaults (atq_set_timeout). */
@@ -106,6 +128,105 @@ void		 atq_cancel(struct atq *, struct atq_cmd *);
 
 /* Tell the framer whether slot id is in direct-push access mode. */
 void		 atq_set_push(struct atq *, int id, bool push);
+
+/*
+ * Register the slot table (one; the queue is freed before it).  The
+ * pump is asked only while the modem says sockets are usable
+ * (atq_sockets_ready(q, true) in MODEM_READY; true from atq_new, for
+ * a queue without a modem layer).
+ */
+void		 atq_set_sockets(struct atq *, const struct atq_sockets_ops *,
+		    void *arg);
+void		 atq_sockets_ready(struct atq *, bool);
+
+/*
+ * Who owns the serial line.  In command mode the queue writes AT
+ * commands.  In data mode (transparent access mode, ref. 5.11) the line
+ * is lent to one socket: bytes go raw both ways through the borrower's
+ * ops, and nothing else writes: submitted commands wait in the FIFO,
+ * the pump is not asked, jobs skip their turn.  atq_reclaim_line()
+ * starts the escape ("+++" between two guard times); the line is back
+ * in command mode on its "OK", on "NO CARRIER" (the remote closed, the
+ * modem left data mode by itself) or when the line is reset or lost.
+ * No "OK" within ESCAPE_GUARD_MS and the command deadline: the borrower
+ * is told "reset", ops.unresponsive runs (the modem layer recovers) and
+ * the waiting commands stay queued: if the modem is still in data mode
+ * they would reach the remote.
+ * Every module that wants to write (health check, radio poll, control
+ * "at" requests, the slots' pump) goes through the queue, so none of
+ * them needs to know about transparent mode.
+ */
+enum atq_line {
+	ATQ_LINE_COMMAND,	/* AT commands (the normal state) */
+	ATQ_LINE_DATA,		/* lent to one connection */
+	ATQ_LINE_ESCAPING,	/* "+++" and its guard times in progress */
+};
+
+struct atq_borrower_ops {
+	/* Bytes from the modem: socket payload. */
+	void	(*data)(void *, const uint8_t *, size_t);
+	/*
+	 * The line is back in command mode; the borrower writes no more.
+	 * why: "escaped" (after "+++": the socket stays open, in buffer
+	 * mode), "NO CARRIER" (the remote closed) or "reset" (modem
+	 * rebooted, line lost or detached).
+	 */
+	void	(*returned)(void *, const char *why);
+};
+
+/* The line's state; *id (if not NULL) is the borrower's slot, or -1. */
+enum atq_line	 atq_line_owner(const struct atq *, int *id);
+/*
+ * Lend the line to slot id, which the modem just switched to data mode
+ * ("CONNECT" to AT+QIOPEN with access mode 2, AT+QISWTMD=id,2 or ATO):
+ * call it from that command's on_done.  False (nothing changes) unless
+ * the line is attached, in command mode and nothing is in flight.
+ */
+bool		 atq_lend_line(struct atq *, int id,
+		    const struct atq_borrower_ops *, void *arg);
+/* The borrower writes socket payload (ignored unless in data mode). */
+void		 atq_line_write(struct atq *, const void *, size_t);
+/* Take the line back: escape after ESCAPE_GUARD_MS of silence. */
+void		 atq_reclaim_line(struct atq *);
+/*
+ * True if a low-priority command may go now: attached, command mode,
+ * nothing in flight or queued.
+ */
+bool		 atq_line_free(const struct atq *);
+
+/*
+ * Periodic low-priority jobs on an idle line (the modem's health
+ * check; the radio poll of the control socket can move here too).
+ * Each turn, tick() runs whatever the line is doing (deadlines that
+ * must not wait for a quiet line), then, if the line is free
+ * (atq_line_free), make() returns the command to submit now, or NULL
+ * to skip this turn.  A busy line skips the turn: jobs never queue
+ * behind socket traffic.  Turns come every period_ms, the first
+ * period_ms after atq_job_add; atq_job_next() moves the next turn
+ * (once), e.g. from the command's on_done.  Either callback may be
+ * NULL, and either may delete its job.
+ *
+ * Example, the control socket's radio poll (CSQ, QCSQ, COPS, QNWINFO,
+ * one command per turn; CONTROL_POLL_* are its delays): on modem ready,
+ * job = atq_job_add(q, CONTROL_POLL_STEP_MS, &ops, r) then
+ * atq_job_next(job, CONTROL_POLL_FIRST_MS); make() returns NULL while
+ * its command is outstanding, else the next command; that command's
+ * on_done calls atq_job_next(job, wrapped ? CONTROL_POLL_CYCLE_MS :
+ * CONTROL_POLL_STEP_MS); a busy line skips the turn and the next comes
+ * CONTROL_POLL_STEP_MS later, as today; atq_job_del() when the modem
+ * leaves MODEM_READY (modem.c does the same with its health check).
+ */
+struct atq_job;
+struct atq_job_ops {
+	void		 (*tick)(void *);
+	struct atq_cmd	*(*make)(void *);
+};
+struct atq_job	*atq_job_add(struct atq *, int period_ms,
+		    const struct atq_job_ops *, void *arg);
+/* The next turn comes ms from now instead of after the period. */
+void		 atq_job_next(struct atq_job *, int ms);
+/* Delete a job (NULL is fine); atq_free() deletes those left. */
+void		 atq_job_del(struct atq_job *);
 
 /* Counters for the control socket. */
 struct atq_stats {

@@ -11,8 +11,6 @@
 struct event_base;
 struct conf;
 struct atq;
-struct atq_cmd;
-struct at_event;
 struct modem;
 
 enum modem_state {
@@ -25,16 +23,17 @@ enum modem_state {
 	MODEM_RECOVERING,	/* backing off before the next attempt */
 };
 
+/*
+ * What the modem layer tells the rest of the daemon.  Socket URCs, push
+ * payloads and the slots' "next command" pull do not pass here: the
+ * slot table registers with the queue (atq_set_sockets), and the modem
+ * only opens that pull in MODEM_READY (atq_sockets_ready).
+ */
 struct modem_ops {
 	/* The modem became ready: sockets may be opened. */
 	void	(*ready)(void *);
 	/* Every modem socket is gone (reboot, line lost, PDP lost...). */
 	void	(*down)(void *, const char *why);
-	/* Socket URCs (+QIURC:, +QIOPEN:) and push payloads. */
-	void	(*urc)(void *, const char *line);
-	void	(*urc_payload)(void *, const struct at_event *);
-	/* Next data command when the queue is idle (see atq_ops.pump). */
-	struct atq_cmd *(*pump)(void *);
 	/* The state changed (for sd_notify STATUS=). */
 	void	(*state_changed)(void *, enum modem_state, const char *why);
 	/* Stale slots found at bring-up: slot id is open in the modem. */

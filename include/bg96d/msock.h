@@ -34,10 +34,6 @@ enum msock_type {
 #define MSOCK_SEND_MAX	1460
 #define MSOCK_READ_MAX	1500
 
-/* (kept for bridge.c until it uses errors.h) */
-#define MSOCK_ERR_TIMEOUT	ERR_OPEN_TIMEOUT
-#define MSOCK_ERR_MODEM		ERR_MODEM
-
 /* A remote peer of a UDP SERVICE or TCP LISTENER socket. */
 struct msock_peer {
 	char	 ip[64];
@@ -101,7 +97,12 @@ struct msockset_counters {
 	unsigned long	 rx_polls;	/* reads without a URC (RX_POLL_MS) */
 };
 
-/* The slot table; its commands go through q. */
+/*
+ * The slot table; its commands go through q, which it registers with
+ * (atq_set_sockets): the queue hands it the socket URCs and push
+ * payloads and pulls the next data command, round-robin, from it.  The
+ * queue must be freed first (it aborts its commands into the slots).
+ */
 struct msockset	*msockset_new(struct event_base *, struct atq *q,
 		    int context_id, const struct msockset_ops *, void *arg);
 void		 msockset_free(struct msockset *);
@@ -109,11 +110,6 @@ void		 msockset_free(struct msockset *);
 void		 msockset_set_rx_poll(struct msockset *, int ms);
 /* PDP context used by new sockets (SIGHUP). */
 void		 msockset_set_context(struct msockset *, int context_id);
-/* Socket URCs (+QIURC:, +QIOPEN:) and push payloads, from the queue. */
-void		 msockset_urc(struct msockset *, const char *line);
-void		 msockset_urc_payload(struct msockset *, const struct at_event *);
-/* The queue is idle: the next data command, round-robin, or NULL. */
-struct atq_cmd	*msockset_pump(struct msockset *);
 /* Every slot is gone (modem down): owners get gone(why). */
 void		 msockset_down(struct msockset *, const char *why);
 /* True if slot id is in use by this daemon. */

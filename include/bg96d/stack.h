@@ -1,8 +1,13 @@
 /*
  * stack.h: the modem, its socket slots and the endpoints, wired
- * together.  The modem layer owns the line; socket URCs, push payloads
- * and the "next data command" pull go from it to the slot table, and a
- * freed slot or a ready modem serves the endpoints' waiting clients.
+ * together once.  The command queue (atq) owns the serial line and
+ * routes what comes in: socket URCs, push payloads and the "next data
+ * command" pull go straight between the queue and the slot table
+ * (msockset_new registers it, atq_set_sockets); the modem layer gets
+ * the other URCs and opens the slots' pull in MODEM_READY only.  What
+ * passes here: the modem's state (ready: serve the endpoints' waiting
+ * clients; down: every slot goes), a freed slot (serve the next waiting
+ * client) and a +QIOPEN error that suggests a lost PDP context.
  * bg96d's main() and the scripted-modem tests build the same stack.
  */
 #ifndef BG96D_STACK_H

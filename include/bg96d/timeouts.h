@@ -65,15 +65,38 @@ enum tmo_kind {
 /* Registration polling interval while waiting for CEREG/CGREG/CREG 1|5. */
 #define REG_POLL_MS		2000
 
-/* READY: liveness and registration check when the line is idle. */
+/* READY: liveness and registration check when the line is idle (an
+ * atq job; the registration_timeout check runs every turn). */
 #define HEALTH_POLL_MS		30000
+
+/*
+ * Transparent mode (ref. section 5.11 and 11.20): leaving data mode
+ * takes at least 1 s with nothing written, "+++", then at least 1 s of
+ * silence before the modem answers OK.  The timers never fire early,
+ * so the minimum is the value.  The OK is then due within the
+ * [timeouts] command deadline.
+ */
+#define ESCAPE_GUARD_MS		1000
 
 /* AT+QIACT refused this many times in a row: restart the modem. */
 #define QIACT_TRIES		3
 #define QIACT_RETRY_MS		5000
 
-/* [modem] reset_command may run this long before it is killed. */
+/* [modem] reset_command may run this long before it is killed; its
+ * exit is checked this often (a local choice: a GPIO script takes
+ * seconds, 200 ms is invisible next to that). */
 #define RESET_COMMAND_S		30
+#define RESET_COMMAND_POLL_MS	200
+
+/*
+ * SIM not ready at bring-up (+CME ERROR 14 "SIM busy" just after boot):
+ * AT+CPIN? is asked again every 1 s for about 20 s (ref. section 3.3:
+ * "poll every 1 s for up to about 10-20 s after boot"), then the modem
+ * is restarted.  The same delay separates an accepted AT+CPIN="<pin>"
+ * from the next AT+CPIN?.
+ */
+#define SIM_RETRY_MS		1000
+#define SIM_BUSY_TRIES		20
 
 /*
  * A final result ended by CR alone is held for its LF this long, then
@@ -140,8 +163,11 @@ enum tmo_kind {
 #define IDLE_TICKS		4
 
 /* Shutdown: every slot gets AT+QICLOSE, but the daemon exits within 5 s
- * (DESIGN.md section 2) even if the modem does not answer. */
+ * (DESIGN.md section 2) even if the modem does not answer.  Whether
+ * every close is answered is checked this often (a local choice, fine
+ * next to the modem's 300 ms answers). */
 #define SHUTDOWN_DEADLINE_MS	4000
+#define SHUTDOWN_POLL_MS	20
 
 
 /*
