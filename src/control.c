@@ -7,8 +7,8 @@
  * later requests wait until its answer is written.  Input, output and the
  * number of clients are bounded.  The replies are built elsewhere:
  * "status" in ctlstatus.c, "at" in ctlat.c; the radio facts "status"
- * shows come from radio.c.  Here: listening, clients, the line protocol
- * and dispatch.
+ * shows are polled by the modem layer (radio.c).  Here: listening,
+ * clients, the line protocol and dispatch.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -34,7 +34,6 @@
 #include "bg96d/evtimer.h"
 #include "bg96d/log.h"
 #include "bg96d/modem.h"
-#include "bg96d/radio.h"
 #include "bg96d/timeouts.h"
 #include "bg96d/usock.h"
 #include "bg96d/util.h"
@@ -73,7 +72,6 @@ struct control {
 	int			 nclients;
 	unsigned long long	 requests, refused_clients;
 
-	struct radio		*radio;
 };
 
 static void	control_accept_cb(evutil_socket_t, short, void *);
@@ -124,7 +122,6 @@ control_status(struct control_client *cl)
 	src.modem = ctl->modem;
 	src.msocks = ctl->msocks;
 	src.eps = ctl->eps;
-	src.radio = radio_info(ctl->radio);
 	src.started = ctl->started;
 	src.requests = ctl->requests;
 	src.refused = ctl->refused_clients;
@@ -374,23 +371,6 @@ control_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	control_client_new(ctl, fd);
 }
 
-/* The radio refresh asks the modem only while it is up. */
-static bool
-control_modem_up(void *arg)
-{
-	struct control	*ctl = arg;
-
-	return modem_state(ctl->modem) == MODEM_READY;
-}
-
-void
-control_modem_ready(struct control *ctl)
-{
-	if (ctl == NULL)
-		return;
-	radio_restart(ctl->radio);
-}
-
 struct control *
 control_new(struct event_base *base, struct modem *m, struct msockset *ms,
     struct epset *eps)
@@ -406,7 +386,6 @@ control_new(struct event_base *base, struct modem *m, struct msockset *ms,
 	ctl->gid = -1;
 	TAILQ_INIT(&ctl->clients);
 	ctl_json_init();
-	ctl->radio = radio_new(base, modem_atq(m), control_modem_up, ctl);
 	return ctl;
 }
 
@@ -487,7 +466,6 @@ control_free(struct control *ctl)
 		return;
 	while ((cl = TAILQ_FIRST(&ctl->clients)) != NULL)
 		control_client_free(cl);
-	radio_free(ctl->radio);
 	control_unlisten(ctl);
 	free(ctl);
 }

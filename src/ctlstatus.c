@@ -47,7 +47,7 @@ static json_t *
 ctlstatus_modem(const struct ctlstatus_src *src)
 {
 	const struct modem_info	*mi = modem_info(src->modem);
-	const struct radio_info	*r = src->radio;
+	const struct radio_info	*r = modem_radio(src->modem);
 	enum modem_state	 st = modem_state(src->modem);
 	bool			 ready = st == MODEM_READY;
 	json_t			*o = json_object();

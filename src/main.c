@@ -77,7 +77,6 @@ d_ready(void *arg)
 	if (d->stopping)
 		return;
 	sd_notify(0, "STATUS=ready");
-	control_modem_ready(d->ctl);
 }
 
 /* Tell systemd what the modem is doing (STATUS=). */

@@ -25,6 +25,7 @@
 #include "bg96d/log.h"
 #include "bg96d/mline.h"
 #include "bg96d/modem.h"
+#include "bg96d/radio.h"
 #include "bg96d/serial.h"
 #include "bg96d/timeouts.h"
 #include "bg96d/util.h"
@@ -55,6 +56,7 @@ struct modem {
 	void			*arg;
 	struct atq		*atq;
 	struct atq_job		*health;	/* READY: modem_health_* */
+	struct radio		*radio;		/* READY: signal, operator */
 	struct serial		*serial;
 	enum modem_state	 state;
 	struct event		*timer;		/* the state's one timer */
@@ -142,6 +144,7 @@ modem_new(struct event_base *base, const struct conf *conf,
 	m->ops = *ops;
 	m->arg = arg;
 	m->atq = atq_new(base, &aops, m);
+	m->radio = radio_new(m->atq);
 	/* No socket commands before MODEM_READY (modem_set_state). */
 	atq_sockets_ready(m->atq, false);
 	m->timer = evtimer_new(base, modem_timer_cb, m);
@@ -158,6 +161,7 @@ modem_free(struct modem *m)
 {
 	if (m == NULL)
 		return;
+	radio_free(m->radio);
 	atq_free(m->atq);
 	serial_close(m->serial);
 	event_free(m->timer);
@@ -192,6 +196,12 @@ const struct modem_info *
 modem_info(const struct modem *m)
 {
 	return &m->info;
+}
+
+const struct radio_info *
+modem_radio(const struct modem *m)
+{
+	return radio_info(m->radio);
 }
 
 long long
@@ -231,6 +241,7 @@ modem_set_state(struct modem *m, enum modem_state new, const char *why)
 	atq_sockets_ready(m->atq, new == MODEM_READY);
 	atq_job_del(m->health);
 	m->health = NULL;
+	radio_stop(m->radio);
 	if (m->ops.state_changed != NULL)
 		m->ops.state_changed(m->arg, new, why);
 
@@ -262,6 +273,7 @@ modem_set_state(struct modem *m, enum modem_state new, const char *why)
 		m->counters.bringups++;
 		m->health = atq_job_add(m->atq, HEALTH_POLL_MS, &health_ops,
 		    m);
+		radio_start(m->radio);
 		if (m->ops.ready != NULL)
 			m->ops.ready(m->arg);
 		break;

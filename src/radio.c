@@ -1,18 +1,15 @@
 /*
  * radio.c: the radio refresh (see radio.h).
  *
- * Two halves: the steps (which command comes next, what its answer
- * means) and the timer that runs them when the line is idle.  A shared
- * idle-line scheduler can take over the second half and keep the first.
+ * The steps (which command comes next, what its answer means) run as
+ * a job of the queue (atq_job_add), which gives them the line only when
+ * it is free, as it does the modem's health check.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/event.h>
-
 #include "bg96d/at.h"
 #include "bg96d/atq.h"
-#include "bg96d/evtimer.h"
 #include "bg96d/mline.h"
 #include "bg96d/radio.h"
 #include "bg96d/timeouts.h"
@@ -29,12 +26,8 @@ struct radio_facts {
 };
 
 struct radio {
-	struct event_base	*base;
 	struct atq		*q;
-	bool			(*ready)(void *);
-	void			*arg;
-
-	struct event		*timer;
+	struct atq_job		*job;		/* while the modem is ready */
 	struct atq_cmd		*cmd;		/* in flight, or NULL */
 	int			 step;		/* which command is next */
 	struct radio_facts	 f;
@@ -51,8 +44,6 @@ static const struct {
 	{ "AT+QNWINFO", "+QNWINFO:" },
 };
 #define RADIO_NSTEPS	((int)(sizeof(radio_steps) / sizeof(radio_steps[0])))
-
-static void	radio_arm(struct radio *, int);
 
 /* Copy src into dst if it fits; otherwise leave dst empty. */
 static void
@@ -169,59 +160,55 @@ radio_done(void *arg, enum atq_result res, const struct at_event *ev)
 	struct radio	*r = arg;
 
 	r->cmd = NULL;
-	if (res == ATQ_RES_ABORTED)
-		return;		/* the modem went away: radio_restart() */
-	radio_arm(r, radio_step_next(r));
+	if (res == ATQ_RES_ABORTED || r->job == NULL)
+		return;		/* the modem went away: radio_start() */
+	atq_job_next(r->job, radio_step_next(r));
 }
 
-static void
-radio_timer_cb(evutil_socket_t fd, short what, void *arg)
+/* A turn of the job on a free line: the next step's command. */
+static struct atq_cmd *
+radio_make(void *arg)
 {
 	struct radio	*r = arg;
 
-	if (!r->ready(r->arg) || !atq_attached(r->q))
-		return;		/* radio_restart() starts it again */
 	if (r->cmd != NULL)
-		return;		/* its on_done re-arms */
-	if (!atq_idle(r->q)) {
-		/* Socket traffic or other commands: not now. */
-		radio_arm(r, RADIO_POLL_STEP_MS);
-		return;
-	}
+		return NULL;	/* its on_done moves the next turn */
 	r->cmd = radio_step_cmd(r);
 	r->cmd->on_done = radio_done;
-	atq_submit(r->q, r->cmd, false);
+	return r->cmd;
 }
 
-static void
-radio_arm(struct radio *r, int ms)
-{
-	evtimer_add_ms(r->timer, ms);
-}
+static const struct atq_job_ops radio_job_ops = {
+	.make = radio_make,
+};
 
 struct radio *
-radio_new(struct event_base *base, struct atq *q, bool (*ready)(void *),
-    void *arg)
+radio_new(struct atq *q)
 {
 	struct radio	*r = xcalloc(1, sizeof(*r));
 
-	r->base = base;
 	r->q = q;
-	r->ready = ready;
-	r->arg = arg;
-	r->timer = evtimer_new(base, radio_timer_cb, r);
 	return r;
 }
 
 void
-radio_restart(struct radio *r)
+radio_start(struct radio *r)
 {
 	/* A new bring-up: forget what the last one saw. */
 	memset(&r->f, 0, sizeof(r->f));
 	radio_derive(r);
 	r->step = 0;
-	if (r->cmd == NULL)
-		radio_arm(r, RADIO_POLL_FIRST_MS);
+	atq_job_del(r->job);
+	/* A busy line skips a turn: the next comes a step later. */
+	r->job = atq_job_add(r->q, RADIO_POLL_STEP_MS, &radio_job_ops, r);
+	atq_job_next(r->job, RADIO_POLL_FIRST_MS);
+}
+
+void
+radio_stop(struct radio *r)
+{
+	atq_job_del(r->job);
+	r->job = NULL;
 }
 
 const struct radio_info *
@@ -235,8 +222,8 @@ radio_free(struct radio *r)
 {
 	if (r == NULL)
 		return;
+	radio_stop(r);
 	if (r->cmd != NULL)
 		atq_cancel(r->q, r->cmd);
-	event_free(r->timer);
 	free(r);
 }

@@ -57,6 +57,42 @@ sm_log_init(void)
 	    LOG_DEBUG);
 }
 
+/*
+ * Level 2: the modem layer polls the radio (radio.c) as a job of the
+ * queue whenever the line is free, at times no script can foresee; the
+ * scripted modem answers those commands itself, as a BG96 on LTE-M
+ * would, so that scripts see only what they are about.
+ */
+static const struct {
+	const char	*cmd;
+	const char	*answer;
+} sm_radio[] = {
+	{ "AT+CSQ\r", "\r\n+CSQ: 20,99\r\n\r\nOK\r\n" },
+	{ "AT+QCSQ\r", "\r\n+QCSQ: \"eMTC\",-73,-98,155,-9\r\n\r\nOK\r\n" },
+	{ "AT+COPS?\r", "\r\n+COPS: 0,0,\"scripted\",8\r\n\r\nOK\r\n" },
+	{ "AT+QNWINFO\r",
+	    "\r\n+QNWINFO: \"eMTC\",\"26201\",\"LTE BAND 20\",6300\r\n\r\nOK\r\n" },
+};
+
+static void
+sm_answer_radio(struct sm *t)
+{
+	size_t	 i, n, len;
+
+	for (i = 0; i < sizeof(sm_radio) / sizeof(sm_radio[0]); i++) {
+		n = strlen(sm_radio[i].cmd);
+		if (t->rxlen < n || memcmp(t->rx, sm_radio[i].cmd, n) != 0)
+			continue;
+		memmove(t->rx, t->rx + n, t->rxlen - n);
+		t->rxlen -= n;
+		len = strlen(sm_radio[i].answer);
+		/* Short: the pty takes it whole (no loop in a callback). */
+		ck_assert_int_eq(write(t->mfd, sm_radio[i].answer, len),
+		    (ssize_t)len);
+		return;
+	}
+}
+
 static void
 sm_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -69,6 +105,8 @@ sm_read_cb(evutil_socket_t fd, short what, void *arg)
 	n = read(fd, t->rx + t->rxlen, sizeof(t->rx) - t->rxlen);
 	if (n > 0)
 		t->rxlen += (size_t)n;
+	if (t->st != NULL)
+		sm_answer_radio(t);
 }
 
 static void

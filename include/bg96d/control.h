@@ -25,8 +25,6 @@ struct control	*control_new(struct event_base *, struct modem *,
  */
 int		 control_apply(struct control *, const struct conf *, int gid,
 		    char *err, size_t errlen);
-/* The modem became ready: the radio refresh starts over (radio.h). */
-void		 control_modem_ready(struct control *);
 /* Close every client and the socket, remove the file; NULL-safe. */
 void		 control_free(struct control *);
 

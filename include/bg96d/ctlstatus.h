@@ -1,7 +1,7 @@
 /*
  * ctlstatus.h: the reply to the control socket's "status" request
  * (DESIGN.md section 5), assembled from what each module shows of
- * itself: modem_info, radio_info, msockset_info, epset_info, the
+ * itself: modem_info, modem_radio, msockset_info, epset_info, the
  * counters of modem, slots and queue.
  */
 #ifndef BG96D_CTLSTATUS_H
@@ -12,13 +12,11 @@
 struct modem;
 struct msockset;
 struct epset;
-struct radio_info;
 
 struct ctlstatus_src {
 	struct modem		*modem;
 	struct msockset		*msocks;
 	struct epset		*eps;		/* NULL: no endpoints */
-	const struct radio_info	*radio;
 	long long		 started;	/* now_ms() at start */
 	unsigned long long	 requests;	/* control's own counters */
 	unsigned long long	 refused;

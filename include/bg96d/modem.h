@@ -12,6 +12,7 @@ struct event_base;
 struct conf;
 struct atq;
 struct modem;
+struct radio_info;
 
 enum modem_state {
 	MODEM_ABSENT,		/* no serial line */
@@ -69,6 +70,8 @@ struct modem_info {
 	int	 act;		/* access technology from +CxREG, -1 unknown */
 };
 const struct modem_info *modem_info(const struct modem *);
+/* Signal, operator, access technology (radio.h), polled while READY. */
+const struct radio_info *modem_radio(const struct modem *);
 /* Milliseconds until the next attempt while recovering, else -1. */
 long long	 modem_retry_in(const struct modem *);
 

@@ -9,7 +9,6 @@
 
 #include <stdbool.h>
 
-struct event_base;
 struct atq;
 struct radio;
 
@@ -22,15 +21,17 @@ struct radio_info {
 };
 
 /*
- * A poller on q.  ready(arg) says whether the modem may be asked now
- * (it is up); while not, the poller waits for radio_restart().
+ * A poller on q's idle line (an atq job, like the modem's health
+ * check): the modem layer starts it when the modem becomes ready and
+ * stops it when it leaves READY.
  */
-struct radio	*radio_new(struct event_base *, struct atq *q,
-		    bool (*ready)(void *), void *arg);
+struct radio	*radio_new(struct atq *q);
 /* The modem became ready: forget the last bring-up's facts, poll anew. */
-void		 radio_restart(struct radio *);
+void		 radio_start(struct radio *);
+/* The modem left READY: no more polls (a command in flight ends). */
+void		 radio_stop(struct radio *);
 const struct radio_info *radio_info(const struct radio *);
-/* Stop polling (a command in flight is cancelled); NULL-safe. */
+/* Stop polling, cancel a command in flight; NULL-safe. */
 void		 radio_free(struct radio *);
 
 #endif
