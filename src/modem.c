@@ -109,6 +109,8 @@ static void	modem_recover(struct modem *, const char *);
 static void	modem_backoff(struct modem *, enum modem_state, const char *);
 static void	modem_escalate(struct modem *, const char *);
 static void	modem_health_tick(void *);
+static struct atq_cmd *modem_reg_query(struct modem *, int,
+		    void (*)(void *, enum atq_result, const struct at_event *));
 static struct atq_cmd *modem_health_make(void *);
 static bool	modem_parse_reg(const char *, int *, int *);
 static void	modem_reg_update(struct modem *);
@@ -465,19 +467,6 @@ modem_reset(struct modem *m, const char *why)
 }
 
 static void
-modem_health_line(void *arg, const char *line)
-{
-	struct modem	*m = arg;
-
-	int		 idx, stat;
-
-	if (modem_parse_reg(line, &idx, &stat)) {
-		m->reg[idx] = stat;
-		modem_reg_update(m);
-	}
-}
-
-static void
 modem_health_done(void *arg, enum atq_result res, const struct at_event *ev)
 {
 	struct modem	*m = arg;
@@ -511,15 +500,7 @@ modem_health_tick(void *arg)
 static struct atq_cmd *
 modem_health_make(void *arg)
 {
-	struct modem	*m = arg;
-	struct atq_cmd	*c;
-
-	c = atq_cmd_new(TMO_COMMAND, "AT+CEREG?");
-	c->prefix = "+CEREG:";
-	c->on_line = modem_health_line;
-	c->on_done = modem_health_done;
-	c->arg = m;
-	return c;
+	return modem_reg_query(arg, 0, modem_health_done);
 }
 
 static void
@@ -896,19 +877,28 @@ modem_reg_done(void *arg, enum atq_result res, const struct at_event *ev)
 	modem_arm(m, m->reg_poll == 0 ? REG_POLL_MS : 0);
 }
 
-static void
-modem_reg_poll(struct modem *m)
+/* A registration query: which 0 CEREG, 1 CGREG, 2 CREG. */
+static struct atq_cmd *
+modem_reg_query(struct modem *m, int which,
+    void (*on_done)(void *, enum atq_result, const struct at_event *))
 {
 	static const char *q[] = { "AT+CEREG?", "AT+CGREG?", "AT+CREG?" };
 	static const char *p[] = { "+CEREG:", "+CGREG:", "+CREG:" };
 	struct atq_cmd	*c;
 
-	c = atq_cmd_new(TMO_COMMAND, "%s", q[m->reg_poll]);
-	c->prefix = p[m->reg_poll];
+	c = atq_cmd_new(TMO_COMMAND, "%s", q[which]);
+	c->prefix = p[which];
 	c->on_line = modem_reg_line;
-	c->on_done = modem_reg_done;
+	c->on_done = on_done;
 	c->arg = m;
-	atq_submit(m->atq, c, false);
+	return c;
+}
+
+static void
+modem_reg_poll(struct modem *m)
+{
+	atq_submit(m->atq, modem_reg_query(m, m->reg_poll, modem_reg_done),
+	    false);
 }
 
 /* AT+QIACT? with its line and done handlers. */
