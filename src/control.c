@@ -62,11 +62,8 @@ struct control {
 	struct epset		*eps;
 	long long		 started;
 
-	char			 path[108];	/* socket file, "" if none */
-	int			 fd;
+	struct usock		 ls;		/* control.sock */
 	int			 mode, gid;
-	struct event		*ev;
-	struct event		*pause;
 
 	TAILQ_HEAD(, control_client) clients;
 	int			 nclients;
@@ -357,7 +354,7 @@ control_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	struct control		*ctl = arg;
 	int			 fd;
 
-	if ((fd = usock_accept(lfd, ctl->ev, &ctl->pause, "control")) == -1)
+	if ((fd = usock_accept(&ctl->ls, "control")) == -1)
 		return;
 	if (ctl->nclients >= CONTROL_CLIENTS_MAX) {
 		ctl->refused_clients++;
@@ -382,7 +379,7 @@ control_new(struct event_base *base, struct modem *m, struct msockset *ms,
 	ctl->msocks = ms;
 	ctl->eps = eps;
 	ctl->started = now_ms();
-	ctl->fd = -1;
+	usock_init(&ctl->ls);
 	ctl->gid = -1;
 	TAILQ_INIT(&ctl->clients);
 	ctl_json_init();
@@ -393,30 +390,20 @@ control_new(struct event_base *base, struct modem *m, struct msockset *ms,
 static void
 control_unlisten(struct control *ctl)
 {
-	if (ctl->ev != NULL) {
-		event_free(ctl->ev);
-		ctl->ev = NULL;
-	}
-	if (ctl->pause != NULL) {
-		event_free(ctl->pause);
-		ctl->pause = NULL;
-	}
-	if (ctl->fd != -1) {
-		close(ctl->fd);
-		ctl->fd = -1;
-		if (unlink(ctl->path) == -1 && errno != ENOENT)
-			log_warn("control: unlink %s", ctl->path);
-		log_info("control: %s removed", ctl->path);
-	}
-	ctl->path[0] = '\0';
+	char	 path[sizeof(ctl->ls.path)];
+
+	strlcpy(path, ctl->ls.path, sizeof(path));
+	if (usock_close(&ctl->ls))
+		log_info("control: %s removed", path);
 }
 
 int
 control_apply(struct control *ctl, const struct conf *c, int gid, char *err,
     size_t errlen)
 {
-	char	 path[sizeof(ctl->path)];
-	int	 fd;
+	char		 path[sizeof(ctl->ls.path)];
+	struct usock	 nls;
+	int		 r;
 
 	if (!c->control.enable) {
 		control_unlisten(ctl);
@@ -428,7 +415,7 @@ control_apply(struct control *ctl, const struct conf *c, int gid, char *err,
 		    c->daemon.socket_dir);
 		return -1;
 	}
-	if (ctl->fd != -1 && strcmp(path, ctl->path) == 0) {
+	if (ctl->ls.fd != -1 && strcmp(path, ctl->ls.path) == 0) {
 		/* Same file: only its mode or group may change. */
 		if ((gid != -1 && gid != ctl->gid &&
 		    chown(path, (uid_t)-1, (gid_t)gid) == -1) ||
@@ -442,17 +429,13 @@ control_apply(struct control *ctl, const struct conf *c, int gid, char *err,
 		return 0;
 	}
 	/* A new file first, so a failure keeps the old one working. */
-	fd = usock_listen(path, SOCK_STREAM, c->control.mode, gid, err, errlen);
-	if (fd < 0)
-		return fd;
+	if ((r = usock_listen(&nls, ctl->base, path, SOCK_STREAM,
+	    c->control.mode, gid, control_accept_cb, ctl, err, errlen)) != 0)
+		return r;
 	control_unlisten(ctl);
-	strlcpy(ctl->path, path, sizeof(ctl->path));
-	ctl->fd = fd;
+	ctl->ls = nls;
 	ctl->mode = c->control.mode;
 	ctl->gid = gid;
-	ctl->ev = event_new(ctl->base, fd, EV_READ | EV_PERSIST,
-	    control_accept_cb, ctl);
-	event_add(ctl->ev, NULL);
 	log_info("control: listening on %s", path);
 	return 0;
 }

@@ -32,10 +32,8 @@ struct endpoint {
 	TAILQ_ENTRY(endpoint)	 entry;
 	struct epset		*set;
 	struct conf_endpoint	 conf;
-	char			 path[108];	/* socket file */
-	int			 fd;		/* listening socket, -1 if none */
-	struct event		*ev;
-	struct event		*pause;		/* accept paused (EMFILE) */
+	struct usock		 ls;		/* socket file (not for a
+						 * modem-side listener) */
 	bool			 removed;	/* gone from the config (SIGHUP) */
 	bool			 is_socks;	/* socks.sock: SOCKS5 handshake */
 	struct admit_ep		*adm;		/* its clients and counters */
@@ -63,27 +61,9 @@ epset_new(struct event_base *base, struct modem *m, struct msockset *ms)
 }
 
 static void
-endpoint_close_listener(struct endpoint *ep)
-{
-	if (ep->ev != NULL) {
-		event_free(ep->ev);
-		ep->ev = NULL;
-	}
-	if (ep->pause != NULL) {
-		event_free(ep->pause);
-		ep->pause = NULL;
-	}
-	if (ep->fd != -1) {
-		close(ep->fd);
-		unlink(ep->path);
-		ep->fd = -1;
-	}
-}
-
-static void
 endpoint_free(struct endpoint *ep)
 {
-	endpoint_close_listener(ep);
+	usock_close(&ep->ls);
 	admit_ep_free(ep->adm);
 	socks_free(ep->socks);
 	TAILQ_REMOVE(&ep->set->endpoints, ep, entry);
@@ -142,8 +122,8 @@ endpoint_make(struct epset *set, const struct conf_endpoint *ce,
 {
 	const struct conf	*c = set->conf;
 	struct endpoint		*ep;
-	char			 path[sizeof(ep->path)];
-	int			 fd, mode;
+	char			 path[sizeof(ep->ls.path)];
+	int			 r, mode;
 
 	if (snprintf(path, sizeof(path), "%s/%s.sock", c->daemon.socket_dir,
 	    ce->name) >= (int)sizeof(path)) {
@@ -155,7 +135,7 @@ endpoint_make(struct epset *set, const struct conf_endpoint *ce,
 		    ep->is_socks == is_socks)
 			break;
 	if (ep != NULL && endpoint_same(&ep->conf, ce) &&
-	    (endpoint_modem_listens(ce) || strcmp(ep->path, path) == 0)) {
+	    (endpoint_modem_listens(ce) || strcmp(ep->ls.path, path) == 0)) {
 		ep->removed = false;
 		admit_ep_suspend(ep->adm, false);
 		ep->conf = *ce;		/* limits and timeouts may change */
@@ -166,7 +146,7 @@ endpoint_make(struct epset *set, const struct conf_endpoint *ce,
 	ep = xcalloc(1, sizeof(*ep));
 	ep->set = set;
 	ep->conf = *ce;
-	ep->fd = -1;
+	usock_init(&ep->ls);
 	ep->is_socks = is_socks;
 	if (endpoint_modem_listens(ce)) {
 		ep->adm = admit_ep_new(set->adm, &ep->conf);
@@ -182,24 +162,19 @@ endpoint_make(struct epset *set, const struct conf_endpoint *ce,
 			    "tcp" : "udp", ce->forward.host, ce->forward.port);
 		return 0;
 	}
-	strlcpy(ep->path, path, sizeof(ep->path));
 	mode = ce->socket_mode != -1 ? ce->socket_mode : c->daemon.socket_mode;
-	fd = usock_listen(ep->path, ce->type == CONF_EP_UDP ? SOCK_SEQPACKET :
-	    SOCK_STREAM, mode, gid, err, errlen);
-	if (fd < 0) {
+	if ((r = usock_listen(&ep->ls, set->base, path,
+	    ce->type == CONF_EP_UDP ? SOCK_SEQPACKET : SOCK_STREAM, mode, gid,
+	    endpoint_accept_cb, ep, err, errlen)) != 0) {
 		free(ep);
-		return fd == ERR_INSTANCE ? ERR_INSTANCE : -1;
+		return r;
 	}
-	ep->fd = fd;
 	ep->adm = admit_ep_new(set->adm, &ep->conf);
 	if (is_socks)
 		ep->socks = socks_new(set->base, ep->conf.name,
 		    &endpoint_socks_ops, ep);
-	ep->ev = event_new(set->base, fd, EV_READ | EV_PERSIST,
-	    endpoint_accept_cb, ep);
-	event_add(ep->ev, NULL);
 	TAILQ_INSERT_TAIL(&set->endpoints, ep, entry);
-	log_info("%s: listening on %s", ce->name, ep->path);
+	log_info("%s: listening on %s", ce->name, ep->ls.path);
 	return 0;
 }
 
@@ -259,7 +234,7 @@ endpoint_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	struct endpoint	*ep = arg;
 	int		 fd;
 
-	if ((fd = usock_accept(lfd, ep->ev, &ep->pause, ep->conf.name)) == -1)
+	if ((fd = usock_accept(&ep->ls, ep->conf.name)) == -1)
 		return;
 	if (epset_stopping(ep->set)) {
 		close(fd);
@@ -322,7 +297,7 @@ epset_info(const struct epset *set, struct endpoint_info *out)
 		cnt = admit_ep_counters(ep->adm);
 		out[n].name = ep->conf.name;
 		out[n].type = ep->conf.type;
-		out[n].socket = ep->fd != -1 ? ep->path : "";
+		out[n].socket = ep->ls.fd != -1 ? ep->ls.path : "";
 		out[n].active = cnt->active;
 		out[n].accepted = cnt->accepted;
 		out[n].refused = cnt->refused;

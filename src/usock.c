@@ -19,8 +19,16 @@
 #include "bg96d/usock.h"
 #include "bg96d/util.h"
 
-int
-usock_listen(const char *path, int type, int mode, int gid, char *err,
+void
+usock_init(struct usock *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->fd = -1;
+}
+
+/* The socket file, listening: fd, -1 or ERR_INSTANCE with err. */
+static int
+usock_make(const char *path, int type, int mode, int gid, char *err,
     size_t errlen)
 {
 	struct sockaddr_un	 sun;
@@ -79,6 +87,27 @@ usock_listen(const char *path, int type, int mode, int gid, char *err,
 	return fd;
 }
 
+int
+usock_listen(struct usock *u, struct event_base *base, const char *path,
+    int type, int mode, int gid, void (*cb)(int, short, void *), void *arg,
+    char *err, size_t errlen)
+{
+	int	 fd;
+
+	if (strlen(path) >= sizeof(u->path)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	if ((fd = usock_make(path, type, mode, gid, err, errlen)) < 0)
+		return fd;
+	usock_init(u);
+	u->fd = fd;
+	strlcpy(u->path, path, sizeof(u->path));
+	u->ev = event_new(base, fd, EV_READ | EV_PERSIST, cb, arg);
+	event_add(u->ev, NULL);
+	return 0;
+}
+
 /* The pause is over: listen again. */
 static void
 usock_resume_cb(evutil_socket_t fd, short what, void *arg)
@@ -87,12 +116,11 @@ usock_resume_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-usock_accept(int lfd, struct event *ev, struct event **pause,
-    const char *who)
+usock_accept(struct usock *u, const char *who)
 {
 	int	 fd;
 
-	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	fd = accept4(u->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd != -1)
 		return fd;
 	/*
@@ -102,11 +130,29 @@ usock_accept(int lfd, struct event *ev, struct event **pause,
 	 */
 	if (errno == EMFILE || errno == ENFILE) {
 		log_warn("%s: accept", who);
-		event_del(ev);
-		if (*pause == NULL)
-			*pause = evtimer_new(event_get_base(ev),
-			    usock_resume_cb, ev);
-		evtimer_add_ms(*pause, ACCEPT_PAUSE_MS);
+		event_del(u->ev);
+		if (u->pause == NULL)
+			u->pause = evtimer_new(event_get_base(u->ev),
+			    usock_resume_cb, u->ev);
+		evtimer_add_ms(u->pause, ACCEPT_PAUSE_MS);
 	}
 	return -1;
+}
+
+bool
+usock_close(struct usock *u)
+{
+	bool	 was = u->fd != -1;
+
+	if (u->pause != NULL)
+		event_free(u->pause);
+	if (u->ev != NULL)
+		event_free(u->ev);
+	if (was) {
+		close(u->fd);
+		if (unlink(u->path) == -1 && errno != ENOENT)
+			log_warn("unlink %s", u->path);
+	}
+	usock_init(u);
+	return was;
 }
