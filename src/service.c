@@ -27,6 +27,7 @@
 #include <event2/event.h>
 
 #include "bg96d/conf.h"
+#include "bg96d/errors.h"
 #include "bg96d/evtimer.h"
 #include "bg96d/log.h"
 #include "bg96d/msock.h"
@@ -169,9 +170,9 @@ svc_opened(void *arg, int err)
 
 	sv->opening = false;
 	if (err != 0) {
-		log_warnx("%s: modem could not listen on port %d (error %d); "
+		log_warnx("%s: modem could not listen on port %d (%s, %d); "
 		    "retrying", sv->conf->name, sv->conf->local_port,
-		    err);
+		    err_info(err)->text, err);
 		sv->ms = NULL;
 		sv->ops->failed(sv->arg);
 		sv->retry_at = now_ms() + SVC_RETRY_MS;

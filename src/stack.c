@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "bg96d/endpoint.h"
+#include "bg96d/errors.h"
 #include "bg96d/modem.h"
 #include "bg96d/msock.h"
 #include "bg96d/stack.h"
@@ -63,9 +64,10 @@ static void
 st_context_suspect(void *arg, int err)
 {
 	struct stack	*st = arg;
-	char		 why[64];
+	char		 why[96];
 
-	snprintf(why, sizeof(why), "+QIOPEN error %d", err);
+	snprintf(why, sizeof(why), "+QIOPEN error %d (%s)", err,
+	    err_info(err)->text);
 	modem_check_context(st->modem, why);
 }
 
