@@ -51,6 +51,7 @@
 #include <ini.h>
 
 #include "bg96d/conf.h"
+#include "bg96d/timeouts.h"
 
 /*
  * Longest raw line, newline excluded.  Debian builds inih with
@@ -430,13 +431,13 @@ conf_defaults(struct conf *c)
 	c->daemon.socket_mode = 0660;
 	c->daemon.log_level = CONF_LOG_INFO;
 
-	c->timeouts.command = 5;
-	c->timeouts.prompt = 10;
-	c->timeouts.send = 120;
-	c->timeouts.qiopen = 150;
-	c->timeouts.qiclose = 15;
-	c->timeouts.qiact = 150;
-	c->timeouts.qideact = 40;
+	c->timeouts.command = TMO_DEF_COMMAND;
+	c->timeouts.prompt = TMO_DEF_PROMPT;
+	c->timeouts.send = TMO_DEF_SEND;
+	c->timeouts.qiopen = TMO_DEF_QIOPEN_URC;
+	c->timeouts.qiclose = TMO_DEF_QICLOSE;
+	c->timeouts.qiact = TMO_DEF_QIACT;
+	c->timeouts.qideact = TMO_DEF_QIDEACT;
 
 	c->control.enable = true;
 	c->control.mode = 0600;

@@ -115,7 +115,10 @@ struct atq_cmd	*atq_cmd_new(enum tmo_kind, const char *fmt, ...)
 void		 atq_cmd_set_data(struct atq_cmd *, const void *, size_t);
 /* Free a command that was never submitted. */
 void		 atq_cmd_free(struct atq_cmd *);
-/* Queue at the tail (or head with urgent). */
+/*
+ * Queue at the tail, or with urgent at the head of the FIFO (which
+ * still takes turns with the slots' pump).
+ */
 void		 atq_submit(struct atq *, struct atq_cmd *, bool urgent);
 /* Ask for the pump to be consulted (new data to move). */
 void		 atq_kick(struct atq *);
@@ -196,25 +199,15 @@ bool		 atq_line_free(const struct atq *);
 
 /*
  * Periodic low-priority jobs on an idle line (the modem's health
- * check; the radio poll of the control socket can move here too).
- * Each turn, tick() runs whatever the line is doing (deadlines that
- * must not wait for a quiet line), then, if the line is free
- * (atq_line_free), make() returns the command to submit now, or NULL
- * to skip this turn.  A busy line skips the turn: jobs never queue
- * behind socket traffic.  Turns come every period_ms, the first
- * period_ms after atq_job_add; atq_job_next() moves the next turn
- * (once), e.g. from the command's on_done.  Either callback may be
- * NULL, and either may delete its job.
- *
- * Example, the control socket's radio poll (CSQ, QCSQ, COPS, QNWINFO,
- * one command per turn; CONTROL_POLL_* are its delays): on modem ready,
- * job = atq_job_add(q, CONTROL_POLL_STEP_MS, &ops, r) then
- * atq_job_next(job, CONTROL_POLL_FIRST_MS); make() returns NULL while
- * its command is outstanding, else the next command; that command's
- * on_done calls atq_job_next(job, wrapped ? CONTROL_POLL_CYCLE_MS :
- * CONTROL_POLL_STEP_MS); a busy line skips the turn and the next comes
- * CONTROL_POLL_STEP_MS later, as today; atq_job_del() when the modem
- * leaves MODEM_READY (modem.c does the same with its health check).
+ * check, the radio poll: modem.c, radio.c).  Each turn, tick() runs
+ * whatever the line is doing (deadlines that must not wait for a quiet
+ * line), then, if the line is free (atq_line_free), make() returns the
+ * command to submit now, or NULL to skip this turn.  A busy line skips
+ * the turn: jobs never queue behind socket traffic.  Turns come every
+ * period_ms, the first period_ms after atq_job_add; atq_job_next()
+ * moves the next turn (once), e.g. from the command's on_done (radio.c
+ * polls one command per turn and waits RADIO_POLL_CYCLE_MS after the
+ * last).  Either callback may be NULL, and either may delete its job.
  */
 struct atq_job;
 struct atq_job_ops {
