@@ -279,8 +279,26 @@ def tcp_endpoint(name, port, extra=""):
             "connect_timeout = 30\n%s\n" % (name, port, extra))
 
 
+def grouped(group, fn):
+    """Tag case fn with a meson group (`--list GROUP`): cases that need
+    other dependencies or timeouts than the file's default ones."""
+    fn.group = group
+    return fn
+
+
 def run_cases(cases, argv):
-    """Run the named case (or all); print 'N passed, N failed'."""
+    """Run the named case (or all); print 'N passed, N failed'.
+
+    `--list [GROUP]` prints the case names (those tagged GROUP by grouped(),
+    or the untagged ones for GROUP "default"; all without GROUP), one a
+    line: meson.build registers one test per name, so a case is named only
+    in its file's CASES."""
+    if argv[1:2] == ["--list"]:
+        group = argv[2] if len(argv) > 2 else None
+        for name, fn in cases.items():
+            if group is None or getattr(fn, "group", "default") == group:
+                print(name)
+        sys.exit(0)
     names = argv[1:] or list(cases)
     passed = failed = 0
     for name in names:

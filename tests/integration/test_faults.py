@@ -746,7 +746,6 @@ def adversarial_echo(seeds, size=256 * 1024):
 
 
 CASES = {
-    "adversarial_echo": adversarial_echo([1]),
     "reboot": fault_case("reboot", "reboot", "modem powered down"),
     "pdpdeact": fault_case("pdp", "pdpdeact", "PDP context deactivated"),
     "hangup": fault_case("hangup", "hangup 2", "serial line lost"),
@@ -765,7 +764,6 @@ CASES = {
                                      "pdp_lost"),
     "hangup_idle": idle_fault_case("hangupi", "hangup 2", "serial line lost",
                                    "line_lost"),
-    "status_counters": case_status_counters,
     "deregister": case_deregister_transfer,
     "deregister_idle": case_deregister_idle,
     "listener_reboot": case_listener_reboot,
@@ -773,12 +771,14 @@ CASES = {
     "qiopen_565": qiopen_error_case("dns", "no-such-host.invalid",
                                     lambda srv: srv.port, 565,
                                     "connect failed: DNS (565)"),
-    "stall_transfer": case_stall_transfer,
-    "stall_long": case_stall_long,
-    "garbage_idle": case_garbage_idle,
     "qiopen_566": qiopen_error_case("refused", "127.0.0.1", refused_port, 566,
                                     "connect failed: refused or unreachable"
                                     " (566)"),
+    "stall_transfer": case_stall_transfer,
+    "stall_long": case_stall_long,
+    "garbage_idle": case_garbage_idle,
+    "status_counters": case_status_counters,
+    "adversarial_echo": adversarial_echo([1]),
 }
 
 if __name__ == "__main__":

@@ -187,7 +187,6 @@ def case_deregister_long():
 
 
 CASES = {
-    "adversarial_echo_seeds": adversarial_echo(range(2, 10)),
     "hangup30": fault_case("hangup30", "hangup 30", "serial line lost"),
     "hangup30_idle": idle_fault_case("hangup30i", "hangup 30",
                                      "serial line lost", "line_lost"),
@@ -195,6 +194,7 @@ CASES = {
     "reboot_cycles": case_reboot_cycles,
     "hangup_cycles": case_hangup_cycles,
     "deregister_long": case_deregister_long,
+    "adversarial_echo_seeds": adversarial_echo(range(2, 10)),
 }
 
 if __name__ == "__main__":
