@@ -279,6 +279,76 @@ def tcp_endpoint(name, port, extra=""):
             "connect_timeout = 30\n%s\n" % (name, port, extra))
 
 
+def free_port(kind=socket.SOCK_STREAM):
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def udp_endpoint(name, port, extra=""):
+    return ("[endpoint %s]\ntype = udp\nhost = 127.0.0.1\nport = %d\n"
+            "connect_timeout = 30\n%s\n" % (name, port, extra))
+
+
+def listener_endpoint(name, local_port, forward, extra=""):
+    return ("[endpoint %s]\ntype = tcp-listener\nlocal_port = %d\n"
+            "forward = %s\n%s\n" % (name, local_port, forward, extra))
+
+
+def service_endpoint(name, local_port, fwd_port, extra=""):
+    return ("[endpoint %s]\ntype = udp-service\nlocal_port = %d\n"
+            "forward = udp:127.0.0.1:%d\n%s\n" % (name, local_port,
+                                                   fwd_port, extra))
+
+
+class Ctl:
+    """One control connection: send lines, read JSON reply lines."""
+
+    def __init__(self, env_or_path, timeout=30):
+        path = env_or_path if isinstance(env_or_path, str) else \
+            os.path.join(env_or_path.run, "control.sock")
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(timeout)
+        self.s.connect(path)
+        self.buf = b""
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.s.sendall(data)
+
+    def raw_line(self):
+        while b"\n" not in self.buf:
+            b = self.s.recv(65536)
+            if not b:
+                raise AssertionError("EOF before a reply line (have %r)"
+                                     % self.buf[:200])
+            self.buf += b
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line
+
+    def reply(self):
+        line = self.raw_line()
+        line.decode("ascii")            # escaped: always plain ASCII
+        return json.loads(line)
+
+    def ask(self, line):
+        self.send(line + "\n")
+        return self.reply()
+
+    def at_eof(self, timeout=10):
+        self.s.settimeout(timeout)
+        try:
+            return self.s.recv(1) == b""
+        except ConnectionResetError:
+            return True
+
+    def close(self):
+        self.s.close()
+
+
 def grouped(group, fn):
     """Tag case fn with a meson group (`--list GROUP`): cases that need
     other dependencies or timeouts than the file's default ones."""

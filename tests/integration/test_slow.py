@@ -12,12 +12,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Env, Server, echo_handler, run_cases, tcp_endpoint  # noqa
-from harness import wait_for  # noqa
-from test_faults import (adversarial_echo, assert_alive,  # noqa
-                         closed_soon, counters, echo_roundtrip,
-                         fault_case, idle_fault_case, quiet_client,
-                         remote_roundtrip, streaming_client)
-from test_types import free_port, listener_endpoint  # noqa
+from harness import free_port, listener_endpoint, wait_for  # noqa
+from faultlib import (adversarial_echo, assert_alive,  # noqa
+                      closed_soon, counters, echo_roundtrip,
+                      fault_case, idle_fault_case, quiet_client,
+                      remote_roundtrip, streaming_client)
 
 SANITIZED = os.environ.get("BG96_SANITIZED") == "1"
 RSS_SLACK_KIB = 512

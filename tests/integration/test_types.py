@@ -9,16 +9,10 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Env, Server, echo_handler, recv_all, run_cases, sha,  # noqa
-                     tcp_endpoint, wait_for)
-
-
-def free_port(kind=socket.SOCK_STREAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+from harness import (Env, Server, echo_handler, free_port,  # noqa
+                     listener_endpoint, recv_all, run_cases,
+                     service_endpoint, sha, tcp_endpoint, udp_endpoint,
+                     wait_for)
 
 
 class UdpEcho:
@@ -49,11 +43,6 @@ class UdpEcho:
     def close(self):
         self.stop = True
         self.sock.close()
-
-
-def udp_endpoint(name, port, extra=""):
-    return ("[endpoint %s]\ntype = udp\nhost = 127.0.0.1\nport = %d\n"
-            "connect_timeout = 30\n%s\n" % (name, port, extra))
 
 
 def seqpacket(env, name):
@@ -111,11 +100,6 @@ def case_udp_too_large():
     finally:
         srv.close()
         env.close(ok)
-
-
-def listener_endpoint(name, local_port, forward, extra=""):
-    return ("[endpoint %s]\ntype = tcp-listener\nlocal_port = %d\n"
-            "forward = %s\n%s\n" % (name, local_port, forward, extra))
 
 
 def case_listener():
@@ -214,12 +198,6 @@ def case_listener_max_connections():
     finally:
         srv.close()
         env.close(ok)
-
-
-def service_endpoint(name, local_port, fwd_port, extra=""):
-    return ("[endpoint %s]\ntype = udp-service\nlocal_port = %d\n"
-            "forward = udp:127.0.0.1:%d\n%s\n" % (name, local_port,
-                                                   fwd_port, extra))
 
 
 def case_udp_service():

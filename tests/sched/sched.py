@@ -74,9 +74,8 @@ SRCDIR = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 sys.path.insert(0, os.path.join(HERE, "..", "soak"))
 import harness  # noqa: E402
-from harness import tcp_endpoint, wait_for  # noqa: E402
-from test_types import (free_port, listener_endpoint,  # noqa: E402
-                        service_endpoint, udp_endpoint)
+from harness import (free_port, listener_endpoint,  # noqa: E402
+                     service_endpoint, tcp_endpoint, udp_endpoint, wait_for)
 import soak  # noqa: E402
 from soak import (HDR, MAGIC, MODE_DOWN, MODE_ECHO, MODE_NAMES,  # noqa: E402
                   MODE_UP, UHDR, UMIN, SoakEnv, dgram_ok, fd_count, gen,

@@ -23,11 +23,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "integration"))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "control"))
-from harness import (BG96D, Env, Server, echo_handler, echo_once,  # noqa
-                     recv_all, run_cases, tcp_endpoint, wait_for)
-from test_control import Ctl  # noqa
+from harness import (BG96D, Ctl, Env, Server, echo_handler,  # noqa
+                     echo_once, recv_all, run_cases, tcp_endpoint, wait_for)
 
 SKIP = 77
 

@@ -50,9 +50,8 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from harness import Env, tcp_endpoint, wait_for  # noqa: E402
-from test_types import (free_port, listener_endpoint,  # noqa: E402
-                        service_endpoint, udp_endpoint)
+from harness import (Env, free_port, listener_endpoint,  # noqa: E402
+                     service_endpoint, tcp_endpoint, udp_endpoint, wait_for)
 
 SANITIZED = os.environ.get("BG96_SANITIZED") == "1"
 RSS_SLACK_KIB = 512
