@@ -12,7 +12,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Env, Server, echo_handler, run_cases, tcp_endpoint  # noqa
-from harness import free_port, listener_endpoint, wait_for  # noqa
+from harness import (fd_count, free_port, listener_endpoint,  # noqa
+                     steady_fd_count, wait_for)
 from faultlib import (adversarial_echo, assert_alive,  # noqa
                       closed_soon, counters, echo_roundtrip,
                       fault_case, idle_fault_case, quiet_client,
@@ -22,23 +23,12 @@ SANITIZED = os.environ.get("BG96_SANITIZED") == "1"
 RSS_SLACK_KIB = 512
 
 
-def fd_count(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
-
-
 def settle(env, want_slots):
     """Wait until the emulator has exactly want_slots open slots and the
     daemon's fd count has stopped moving, then return that count."""
     wait_for(lambda: len(env.sim_cmd("stats")["slots"]) == want_slots, 15,
              "%d open slot(s)" % want_slots)
-    last = -1
-    for _ in range(50):
-        n = fd_count(env.daemon.pid)
-        if n == last:
-            return n
-        last = n
-        time.sleep(0.1)
-    return last
+    return steady_fd_count(env.daemon.pid, 1, 5)
 
 
 def growth_check(env, base, want_slots, label):

@@ -74,12 +74,13 @@ SRCDIR = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 sys.path.insert(0, os.path.join(HERE, "..", "soak"))
 import harness  # noqa: E402
-from harness import (free_port, listener_endpoint,  # noqa: E402
-                     service_endpoint, tcp_endpoint, udp_endpoint, wait_for)
-import soak  # noqa: E402
-from soak import (HDR, MAGIC, MODE_DOWN, MODE_ECHO, MODE_NAMES,  # noqa: E402
-                  MODE_UP, UHDR, UMIN, SoakEnv, dgram_ok, fd_count, gen,
-                  make_dgram, read_exact, rss_kib)
+from harness import (fd_count, free_port, listener_endpoint,  # noqa: E402
+                     rss_kib, service_endpoint, steady_fd_count,
+                     tcp_endpoint, udp_endpoint, wait_for)
+import soaklib  # noqa: E402
+from soaklib import (HDR, MAGIC, MODE_DOWN, MODE_ECHO,  # noqa: E402
+                     MODE_NAMES, MODE_UP, UHDR, UMIN, SoakEnv, dgram_ok, gen,
+                     make_dgram, read_exact)
 
 KINDS = ("tcp", "tcp-push", "udp", "udp-push", "socks", "listener",
          "service")
@@ -259,7 +260,7 @@ class ServerRec:
         self.done = threading.Event()
 
 
-class StreamRemote(soak.StreamServer):
+class StreamRemote(soaklib.StreamServer):
     """The far end of a stream client: soak's accept loop, but it checks
     every byte up to end of file (nothing may follow the transfer), half
     closes instead of closing when it is done, and records per client."""
@@ -349,7 +350,7 @@ class StreamRemote(soak.StreamServer):
                 rec.done.set()
 
 
-class UdpRemote(soak.UdpEchoServer):
+class UdpRemote(soaklib.UdpEchoServer):
     """soak's UDP echo server (it checks each datagram's hash); the
     session of every datagram must be a client of this run."""
 
@@ -357,7 +358,7 @@ class UdpRemote(soak.UdpEchoServer):
         self.run = run
         super().__init__(self, kind)
 
-    # soak.UdpEchoServer reports through its stats object: this one.
+    # soaklib.UdpEchoServer reports through its stats object: this one.
     def problem(self, text):
         self.run.problem(text)
 
@@ -600,16 +601,7 @@ class Sched:
         wait_for(up, timeout, "the listener and service slots")
 
     def settle_fds(self, timeout=30):
-        last, same = -1, 0
-        end = now() + timeout
-        while now() < end:
-            n = fd_count(self.pid)
-            same = same + 1 if n == last else 0
-            last = n
-            if same >= 10:
-                break
-            time.sleep(0.1)
-        return last
+        return steady_fd_count(self.pid, 10, timeout)
 
     def modem_state(self):
         try:
