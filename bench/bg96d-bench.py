@@ -20,8 +20,10 @@ human table, then one JSON line per case; with --runs N every number is
 the median of N runs.  Performance never changes the exit status; a
 failed case (corrupt data, protocol violation, crash, timeout) does.
 
-Standard library only.  Run from the build dir (paths substituted by
-meson) or from the source tree with --bg96d and --bg96sim.
+Standard library only, and the integration tests' harness
+(tests/integration/harness.py), which starts, waits for and stops bg96sim
+and bg96d.  Run from the build dir (paths substituted by meson) or from
+the source tree with --bg96d and --bg96sim.
 """
 import argparse
 import bisect
@@ -128,70 +130,22 @@ class CaseError(AssertionError):
 # Loopback servers
 
 
-class Server:
-    """A loopback TCP server running handler(conn, index) per connection."""
+class Server(harness.Server):
+    """The harness's loopback TCP server, running handler(conn, index)
+    per connection with TCP_NODELAY; close() shuts the connections."""
 
-    def __init__(self, handler):
-        self.handler = handler
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.errors = []
-        self.accepted = 0
-        self.conns = []
-        self.lock = threading.Lock()
-        self.stop = False
-        self.threads = []
-        t = threading.Thread(target=self._loop, daemon=True)
-        t.start()
+    ACCEPT_POLL = 0.1
+    CONN_TIMEOUT = 600
+    NODELAY = True
+    KEEP_CONNS = True
 
-    def _loop(self):
-        self.sock.settimeout(0.1)
-        while not self.stop:
-            try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def serve(self, conn, idx):
+        self.handler(conn, idx)
+
+    def failed(self, idx, e):
+        if not self.stop:
             with self.lock:
-                idx = self.accepted
-                self.accepted += 1
-                self.conns.append(conn)
-            t = threading.Thread(target=self._run, args=(conn, idx),
-                                 daemon=True)
-            self.threads.append(t)
-            t.start()
-
-    def _run(self, conn, idx):
-        try:
-            conn.settimeout(600)
-            self.handler(conn, idx)
-        except Exception as e:
-            if not self.stop:
-                with self.lock:
-                    self.errors.append("server conn %d: %r" % (idx, e))
-        finally:
-            conn.close()
-
-    def join(self, timeout):
-        end = time.monotonic() + timeout
-        for t in list(self.threads):
-            t.join(max(0.0, end - time.monotonic()))
-        return not any(t.is_alive() for t in self.threads)
-
-    def close(self):
-        self.stop = True
-        self.sock.close()
-        with self.lock:
-            for c in self.conns:
-                try:
-                    c.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+                self.errors.append("server conn %d: %r" % (idx, e))
 
 
 def recv_exact_into(sock, buf, n, events, first=None):

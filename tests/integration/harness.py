@@ -135,25 +135,40 @@ def recv_all(sock, timeout=60.0, limit=None):
 
 
 class Server:
-    """A loopback TCP server running handler(conn) per connection."""
+    """A loopback TCP server (a Unix one with unix_path) running
+    handler(conn) per connection, each in a thread: the one accept loop
+    of the tests, the soak and the bench.  Subclasses change the class
+    settings or serve(conn, idx) (idx: the connection's accept order)."""
 
-    def __init__(self, handler):
+    ACCEPT_POLL = 0.2       # s between looks at self.stop
+    CONN_TIMEOUT = 120      # s, each connection's socket timeout
+    NODELAY = False         # TCP_NODELAY on accepted connections
+    KEEP_CONNS = False      # keep them (in conns) and their threads
+
+    def __init__(self, handler=None, unix_path=None):
         self.handler = handler
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        if unix_path:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.bind(unix_path)
+            self.port = None
+        else:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.sock.bind(("127.0.0.1", 0))
+            self.port = self.sock.getsockname()[1]
         self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
         self.errors = []
         self.results = []
         self.accepted = 0
+        self.conns = []
+        self.threads = []
         self.lock = threading.Lock()
         self.stop = False
         t = threading.Thread(target=self._loop, daemon=True)
         t.start()
 
     def _loop(self):
-        self.sock.settimeout(0.2)
+        self.sock.settimeout(self.ACCEPT_POLL)
         while not self.stop:
             try:
                 conn, _ = self.sock.accept()
@@ -161,22 +176,85 @@ class Server:
                 continue
             except OSError:
                 return
+            if self.NODELAY:
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self.lock:
+                idx = self.accepted
                 self.accepted += 1
-            threading.Thread(target=self._run, args=(conn,),
-                             daemon=True).start()
+                if self.KEEP_CONNS:
+                    self.conns.append(conn)
+            t = threading.Thread(target=self._run, args=(conn, idx),
+                                 daemon=True)
+            if self.KEEP_CONNS:
+                self.threads.append(t)
+            t.start()
 
-    def _run(self, conn):
+    def _run(self, conn, idx):
         try:
-            conn.settimeout(120)
-            r = self.handler(conn)
+            if self.CONN_TIMEOUT is not None:
+                conn.settimeout(self.CONN_TIMEOUT)
+            r = self.serve(conn, idx)
             with self.lock:
                 self.results.append(r)
         except Exception as e:  # reported by the test
-            with self.lock:
-                self.errors.append(repr(e))
+            self.failed(idx, e)
         finally:
             conn.close()
+
+    def serve(self, conn, idx):
+        return self.handler(conn)
+
+    def failed(self, idx, e):
+        with self.lock:
+            self.errors.append(repr(e))
+
+    def join(self, timeout):
+        """Wait for the connections' threads (KEEP_CONNS); all done?"""
+        end = time.monotonic() + timeout
+        for t in list(self.threads):
+            t.join(max(0.0, end - time.monotonic()))
+        return not any(t.is_alive() for t in self.threads)
+
+    def close(self):
+        self.stop = True
+        self.sock.close()
+        with self.lock:
+            for c in self.conns:
+                try:
+                    c.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+class UdpServer:
+    """A loopback UDP server calling datagram(data, addr) for each
+    datagram, in one thread: the one receive loop of the tests and the
+    soak."""
+
+    POLL = 0.2              # s between looks at self.stop
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.stop = False
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self):
+        self.sock.settimeout(self.POLL)
+        while not self.stop:
+            try:
+                data, addr = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                if self.stop:
+                    return
+                continue
+            self.datagram(data, addr)
+
+    def datagram(self, data, addr):
+        raise NotImplementedError
 
     def close(self):
         self.stop = True

@@ -11,38 +11,22 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Env, Server, echo_handler, free_port,  # noqa
                      listener_endpoint, recv_all, run_cases,
-                     service_endpoint, sha, tcp_endpoint, udp_endpoint,
-                     wait_for)
+                     service_endpoint, sha, tcp_endpoint, UdpServer,
+                     udp_endpoint, wait_for)
 
 
-class UdpEcho:
+class UdpEcho(UdpServer):
     """A loopback UDP server that answers each datagram with prefix+data
     and remembers which source addresses it saw."""
 
     def __init__(self, prefix=b""):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
         self.prefix = prefix
         self.peers = []
-        self.stop = False
-        threading.Thread(target=self._loop, daemon=True).start()
+        super().__init__()
 
-    def _loop(self):
-        self.sock.settimeout(0.2)
-        while not self.stop:
-            try:
-                data, addr = self.sock.recvfrom(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.peers.append(addr)
-            self.sock.sendto(self.prefix + data, addr)
-
-    def close(self):
-        self.stop = True
-        self.sock.close()
+    def datagram(self, data, addr):
+        self.peers.append(addr)
+        self.sock.sendto(self.prefix + data, addr)
 
 
 def seqpacket(env, name):

@@ -269,7 +269,7 @@ class StreamRemote(soaklib.StreamServer):
         self.run = run
         super().__init__(None, label, unix_path)
 
-    def _run(self, conn):
+    def _run(self, conn, idx=None):
         run = self.run
         rec = None
         try:

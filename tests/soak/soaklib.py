@@ -13,7 +13,7 @@ import struct
 import threading
 import time
 
-from harness import Env
+from harness import Env, Server, UdpServer
 
 SERVER_IO_S = 180.0       # server side: give up on a silent peer
 
@@ -46,42 +46,19 @@ def read_exact(conn, n):
     return bytes(buf)
 
 
-class StreamServer:
+class StreamServer(Server):
     """Accepts TCP (or Unix) connections and serves the transfer protocol:
     a 32-byte header, then echo / sink (answer the sha256) / source.  What
     it receives is checked against the header's seed as it arrives."""
 
+    ACCEPT_POLL = 0.5
+
     def __init__(self, stats, label, unix_path=None):
         self.stats = stats
         self.label = label      # the kind blamed for an unreadable header
-        if unix_path:
-            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self.sock.bind(unix_path)
-            self.port = None
-        else:
-            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self.sock.bind(("127.0.0.1", 0))
-            self.port = self.sock.getsockname()[1]
-        self.sock.listen(64)
-        self.stop = False
-        self.accepted = 0
-        threading.Thread(target=self._loop, daemon=True).start()
+        super().__init__(None, unix_path)
 
-    def _loop(self):
-        self.sock.settimeout(0.5)
-        while not self.stop:
-            try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.accepted += 1
-            threading.Thread(target=self._run, args=(conn,),
-                             daemon=True).start()
-
-    def _run(self, conn):
+    def _run(self, conn, idx=None):
         kind = None
         try:
             conn.settimeout(SERVER_IO_S)
@@ -133,50 +110,30 @@ class StreamServer:
         finally:
             conn.close()
 
-    def close(self):
-        self.stop = True
-        self.sock.close()
 
-
-class UdpEchoServer:
+class UdpEchoServer(UdpServer):
     """Answers every datagram with itself after checking its hash."""
+
+    POLL = 0.5
 
     def __init__(self, stats, kind):
         self.stats = stats
         self.kind = kind
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.stop = False
-        threading.Thread(target=self._loop, daemon=True).start()
+        super().__init__()
 
-    def _loop(self):
-        self.sock.settimeout(0.5)
-        while not self.stop:
-            try:
-                data, addr = self.sock.recvfrom(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                if self.stop:
-                    return
-                continue
-            if not dgram_ok(data):
-                self.stats.problem("udp server (%s): corrupted datagram of "
-                                   "%d bytes" % (self.kind, len(data)))
-                self.stats.add(self.kind, server_dgrams_corrupted=1)
-                continue
-            self.stats.server_saw(("u", UHDR.unpack(data[:UHDR.size])[1]))
-            self.stats.add(self.kind, server_received=len(data))
-            try:
-                self.sock.sendto(data, addr)
-                self.stats.add(self.kind, server_sent=len(data))
-            except OSError:
-                pass
-
-    def close(self):
-        self.stop = True
-        self.sock.close()
+    def datagram(self, data, addr):
+        if not dgram_ok(data):
+            self.stats.problem("udp server (%s): corrupted datagram of "
+                               "%d bytes" % (self.kind, len(data)))
+            self.stats.add(self.kind, server_dgrams_corrupted=1)
+            return
+        self.stats.server_saw(("u", UHDR.unpack(data[:UHDR.size])[1]))
+        self.stats.add(self.kind, server_received=len(data))
+        try:
+            self.sock.sendto(data, addr)
+            self.stats.add(self.kind, server_sent=len(data))
+        except OSError:
+            pass
 
 
 def make_dgram(session, seq, size, rng):
