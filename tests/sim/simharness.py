@@ -250,14 +250,18 @@ class Sim:
         conn.settimeout(READ_TIMEOUT)
         return conn
 
-    def counters(self, cid):
-        """AT+QIRD=<id>,0 as (total, read, unread)."""
-        self.send(b'AT+QIRD=%d,0\r' % cid)
+    def _counters(self, cmd, cid):
+        """AT+<cmd>=<id>,0 (QIRD, QISEND): its three counters."""
+        self.send(b'AT+%s=%d,0\r' % (cmd, cid))
         text = self.line()
-        m = re.fullmatch(rb'\+QIRD: (\d+),(\d+),(\d+)', text)
-        check(m, 'bad QIRD counters: %r' % text)
+        m = re.fullmatch(rb'\+%s: (\d+),(\d+),(\d+)' % cmd, text)
+        check(m, 'bad %s counters: %r' % (cmd.decode(), text))
         self.expect(b'\r\nOK\r\n')
         return tuple(int(x) for x in m.groups())
+
+    def counters(self, cid):
+        """AT+QIRD=<id>,0 as (total, read, unread)."""
+        return self._counters(b'QIRD', cid)
 
     def wait_rx(self, cid, total, timeout=READ_TIMEOUT):
         deadline = time.monotonic() + timeout
@@ -270,12 +274,8 @@ class Sim:
             time.sleep(0.02)
 
     def qisend_counters(self, cid):
-        self.send(b'AT+QISEND=%d,0\r' % cid)
-        text = self.line()
-        m = re.fullmatch(rb'\+QISEND: (\d+),(\d+),(\d+)', text)
-        check(m, 'bad QISEND counters: %r' % text)
-        self.expect(b'\r\nOK\r\n')
-        return tuple(int(x) for x in m.groups())
+        """AT+QISEND=<id>,0 as (sent, acked, unacked)."""
+        return self._counters(b'QISEND', cid)
 
     def violations(self):
         return self.control('stats')['violations']
@@ -297,14 +297,6 @@ def udp_socket():
     s.bind(('127.0.0.1', 0))
     s.settimeout(READ_TIMEOUT)
     return s
-
-
-def free_port(kind=socket.SOCK_STREAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def recv_exact(conn, n):

@@ -21,10 +21,13 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+from harness import free_port  # noqa: E402
 from simharness import (READ_TIMEOUT, Failure, Sim, check,  # noqa: E402
-                        free_port, qird_data, recv_exact, run_tests,
-                        tcp_server, udp_socket)
+                        qird_data, recv_exact, run_tests, tcp_server,
+                        udp_socket)
 
 LINE_RATE_115200 = 11520.0
 
