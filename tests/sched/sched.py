@@ -80,7 +80,7 @@ from harness import (fd_count, free_port, listener_endpoint,  # noqa: E402
 import soaklib  # noqa: E402
 from soaklib import (HDR, MAGIC, MODE_DOWN, MODE_ECHO,  # noqa: E402
                      MODE_NAMES, MODE_UP, UHDR, UMIN, SoakEnv, dgram_ok, gen,
-                     make_dgram, read_exact)
+                     make_dgram, read_exact, recv_checked)
 
 KINDS = ("tcp", "tcp-push", "udp", "udp-push", "socks", "listener",
          "service")
@@ -406,23 +406,12 @@ def pump(sock, out, expect, deadline, client):
                 return sent, rx, "timeout"
             for _, mask in sel.select(min(left, 1.0)):
                 if mask & selectors.EVENT_READ:
-                    try:
-                        b = sock.recv(chunk)
-                    except (BlockingIOError, InterruptedError):
-                        b = None
-                    except OSError:
-                        return sent, rx, "reset"
-                    if b == b"":
-                        return sent, rx, "eof"
-                    if b:
-                        n0 = len(rx)
-                        rx += b
-                        if len(rx) > len(expect):
-                            return sent, rx, "extra"
-                        if b != expect[n0:len(rx)]:
-                            return sent, rx, "mismatch"
-                        if client.behaviour == "slow":
-                            time.sleep(0.01)
+                    n0 = len(rx)
+                    how = recv_checked(sock, rx, expect, chunk)
+                    if how:
+                        return sent, rx, how
+                    if len(rx) > n0 and client.behaviour == "slow":
+                        time.sleep(0.01)
                 if writing and mask & selectors.EVENT_WRITE:
                     end = min(limit, sent + 65536) \
                         if client.behaviour == "abort" else sent + 65536

@@ -53,8 +53,8 @@ from harness import (fd_count, free_port, listener_endpoint,  # noqa: E402
                      tcp_endpoint, udp_endpoint, wait_for)
 from soaklib import (HDR, KINDS, MAGIC, MODE_DOWN, MODE_ECHO,  # noqa: E402
                      MODE_NAMES, MODE_UP, UHDR, UMIN, SoakEnv, dgram_ok,
-                     gen, make_dgram, now, read_exact, StreamServer,
-                     UdpEchoServer)
+                     gen, make_dgram, now, read_exact, recv_checked,
+                     StreamServer, UdpEchoServer)
 
 SANITIZED = os.environ.get("BG96_SANITIZED") == "1"
 RSS_SLACK_KIB = 512
@@ -169,22 +169,12 @@ def pump(sock, out, expect):
                 return sent, rx, "stuck"
             for _, mask in sel.select(1.0):
                 if mask & selectors.EVENT_READ:
-                    try:
-                        b = sock.recv(65536)
-                    except (BlockingIOError, InterruptedError):
-                        b = None
-                    except OSError:
-                        return sent, rx, "reset"
-                    if b == b"":
-                        return sent, rx, "eof"
-                    if b:
-                        n0 = len(rx)
-                        rx += b
+                    n0 = len(rx)
+                    how = recv_checked(sock, rx, expect)
+                    if how:
+                        return sent, rx, how
+                    if len(rx) > n0:
                         last = now()
-                        if len(rx) > len(expect):
-                            return sent, rx, "extra"
-                        if b != expect[n0:len(rx)]:
-                            return sent, rx, "mismatch"
                 if mask & selectors.EVENT_WRITE and sent < len(out):
                     try:
                         sent += sock.send(view[sent:sent + 65536])

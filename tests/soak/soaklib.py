@@ -136,6 +136,27 @@ class UdpEchoServer(UdpServer):
             pass
 
 
+def recv_checked(sock, rx, expect, chunk=65536):
+    """One recv on a non-blocking stream, appended to rx (a bytearray)
+    and checked against expect: None to go on, else how the transfer
+    ended: eof, reset, extra (more than expected) or mismatch."""
+    try:
+        b = sock.recv(chunk)
+    except (BlockingIOError, InterruptedError):
+        return None
+    except OSError:
+        return "reset"
+    if b == b"":
+        return "eof"
+    n0 = len(rx)
+    rx += b
+    if len(rx) > len(expect):
+        return "extra"
+    if b != expect[n0:len(rx)]:
+        return "mismatch"
+    return None
+
+
 def make_dgram(session, seq, size, rng):
     head = UHDR.pack(UMAGIC, session, seq)
     body = rng.randbytes(max(0, size - UMIN))
