@@ -20,8 +20,10 @@ human table, then one JSON line per case; with --runs N every number is
 the median of N runs.  Performance never changes the exit status; a
 failed case (corrupt data, protocol violation, crash, timeout) does.
 
-Standard library only.  Run from the build dir (paths substituted by
-meson) or from the source tree with --bg96d and --bg96sim.
+Standard library only, and the integration tests' harness
+(tests/integration/harness.py), which starts, waits for and stops bg96sim
+and bg96d.  Run from the build dir (paths substituted by meson) or from
+the source tree with --bg96d and --bg96sim.
 """
 import argparse
 import bisect
@@ -37,7 +39,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import termios
 import threading
 import time
@@ -46,6 +47,16 @@ import tty
 # Substituted by meson's configure_file (bench/meson.build).
 BG96D_BUILT = "@BG96D@"
 BG96SIM_BUILT = "@BG96SIM@"
+HARNESS_BUILT = "@HARNESS@"
+
+# The integration tests' harness starts, watches and stops bg96sim and
+# bg96d for the bench too: from the source tree when run from there.
+sys.path.insert(0, HARNESS_BUILT if not HARNESS_BUILT.startswith("@") else
+                os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                             "..", "tests", "integration"))
+import harness  # noqa: E402
+from harness import (proc_cpu, proc_status, tcp_endpoint,  # noqa: E402
+                     wait_for)
 
 MSS_READ = 1500       # AT+QIRD read length
 MSS_SEND = 1460       # AT+QISEND length
@@ -111,146 +122,30 @@ def log(msg):
     sys.stderr.flush()
 
 
-class CaseError(Exception):
-    pass
-
-
-def wait_for(pred, timeout, what):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(0.01)
-    raise CaseError("timed out waiting for " + what)
-
-
-# ----------------------------------------------------------------------
-# /proc
-
-
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def proc_cpu(pid):
-    """utime + stime of pid in seconds (None once it is gone)."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            s = f.read()
-    except OSError:
-        return None
-    fields = s[s.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def proc_status(pid, key):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def proc_children(pid):
-    out = []
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            out = [int(x) for x in f.read().split()]
-    except OSError:
-        pass
-    return out
-
-
-def proc_comm(pid):
-    try:
-        with open("/proc/%d/comm" % pid) as f:
-            return f.read().strip()
-    except OSError:
-        return ""
-
-
-def real_daemon_pid(root):
-    """The bg96d process under a --wrap command (strace -f, perf record,
-    valgrind...): a descendant named bg96d, else the root itself."""
-    todo = [root]
-    while todo:
-        pid = todo.pop(0)
-        if proc_comm(pid).startswith("bg96d"):
-            return pid
-        todo.extend(proc_children(pid))
-    return root
+class CaseError(AssertionError):
+    """A failed case; the harness's waits and starts raise its base."""
 
 
 # ----------------------------------------------------------------------
 # Loopback servers
 
 
-class Server:
-    """A loopback TCP server running handler(conn, index) per connection."""
+class Server(harness.Server):
+    """The harness's loopback TCP server, running handler(conn, index)
+    per connection with TCP_NODELAY; close() shuts the connections."""
 
-    def __init__(self, handler):
-        self.handler = handler
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.errors = []
-        self.accepted = 0
-        self.conns = []
-        self.lock = threading.Lock()
-        self.stop = False
-        self.threads = []
-        t = threading.Thread(target=self._loop, daemon=True)
-        t.start()
+    ACCEPT_POLL = 0.1
+    CONN_TIMEOUT = 600
+    NODELAY = True
+    KEEP_CONNS = True
 
-    def _loop(self):
-        self.sock.settimeout(0.1)
-        while not self.stop:
-            try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def serve(self, conn, idx):
+        self.handler(conn, idx)
+
+    def failed(self, idx, e):
+        if not self.stop:
             with self.lock:
-                idx = self.accepted
-                self.accepted += 1
-                self.conns.append(conn)
-            t = threading.Thread(target=self._run, args=(conn, idx),
-                                 daemon=True)
-            self.threads.append(t)
-            t.start()
-
-    def _run(self, conn, idx):
-        try:
-            conn.settimeout(600)
-            self.handler(conn, idx)
-        except Exception as e:
-            if not self.stop:
-                with self.lock:
-                    self.errors.append("server conn %d: %r" % (idx, e))
-        finally:
-            conn.close()
-
-    def join(self, timeout):
-        end = time.monotonic() + timeout
-        for t in list(self.threads):
-            t.join(max(0.0, end - time.monotonic()))
-        return not any(t.is_alive() for t in self.threads)
-
-    def close(self):
-        self.stop = True
-        self.sock.close()
-        with self.lock:
-            for c in self.conns:
-                try:
-                    c.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+                self.errors.append("server conn %d: %r" % (idx, e))
 
 
 def recv_exact_into(sock, buf, n, events, first=None):
@@ -293,100 +188,48 @@ def wait_eof(sock):
 # bg96sim + bg96d
 
 
-class Env:
-    """bg96sim (and bg96d unless daemon=False) in a fresh temp dir."""
+class Env(harness.Env):
+    """The harness's bg96sim (paced at baud, latency_ms per answer) and,
+    unless daemon=False, bg96d (not verbose, under --wrap if given), with
+    the figures the bench reads from them."""
 
     def __init__(self, bench, tag, baud, latency_ms=0, endpoints=(),
                  daemon=True):
         self.bench = bench
         self.tag = tag
-        self.dir = tempfile.mkdtemp(prefix="bg96-bench-")
-        self.link = os.path.join(self.dir, "modem")
-        self.run = os.path.join(self.dir, "run")
-        self.ctl = os.path.join(self.dir, "sim.ctl")
-        self.sim_log = os.path.join(self.dir, "sim.log")
-        self.log = os.path.join(self.dir, "bg96d.log")
-        self.conf = os.path.join(self.dir, "bg96d.conf")
-        self.sim = self.daemon = None
-        self.dpid = None
         self.logf = None
-        self.sim_rc = self.daemon_rc = None
-        self.ignore_violations = False
+        sim_args = []
+        if baud:
+            sim_args += ["--baud", str(baud)]
+        if latency_ms:
+            sim_args += ["--latency-ms", str(latency_ms)]
+        eps = "".join(tcp_endpoint(ep[0], ep[1],
+                                   ep[2] if len(ep) > 2 else "",
+                                   connect_timeout=60)
+                      for ep in endpoints)
         try:
-            self._start_sim(baud, latency_ms)
+            super().__init__("bench", sim_args=sim_args, endpoints=eps,
+                             baud=baud or 921600, start_daemon=daemon,
+                             verbose=0, wait_ready=False,
+                             bg96d=bench.bg96d, bg96sim=bench.bg96sim,
+                             wrap=bench.wrap)
             if daemon:
-                self._start_daemon(baud, endpoints)
+                self.wait_ready(240 if bench.wrap else 30)
+                for ep in endpoints:
+                    path = self.sock_path(ep[0])
+                    wait_for(lambda: os.path.exists(path), 10, path)
         except BaseException:
             self.close(keep=True)
             raise
 
-    def _start_sim(self, baud, latency_ms):
-        args = [self.bench.bg96sim, "--link", self.link, "--control",
-                self.ctl, "--log", self.sim_log]
-        if baud:
-            args += ["--baud", str(baud)]
-        if latency_ms:
-            args += ["--latency-ms", str(latency_ms)]
-        self.sim = subprocess.Popen(args, stdin=subprocess.DEVNULL)
-        wait_for(lambda: os.path.exists(self.link) or
-                 self.sim.poll() is not None, 10, "bg96sim link")
-        if self.sim.poll() is not None:
-            raise CaseError("bg96sim exited %s" % self.sim.returncode)
-
-    def _start_daemon(self, baud, endpoints):
-        eps = "".join(
-            "[endpoint %s]\ntype = tcp\nhost = 127.0.0.1\nport = %d\n"
-            "connect_timeout = 60\n%s" % (ep[0], ep[1], ep[2] if len(ep) > 2
-                                          else "")
-            for ep in endpoints)
-        with open(self.conf, "w") as f:
-            f.write("[modem]\ndevice = %s\nbaud = %d\n"
-                    "registration_timeout = 60\nbackoff_max = 2\n"
-                    "[daemon]\nsocket_dir = %s\nlog_level = info\n%s"
-                    % (self.link, baud or 921600, self.run, eps))
-        self.logf = open(self.log, "ab")
-        args = self.bench.wrap + [self.bench.bg96d, "-c", self.conf]
-        self.daemon = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                                       stdout=self.logf, stderr=self.logf)
-        ready_s = 240 if self.bench.wrap else 30
-        wait_for(lambda: "-> ready" in self.log_text() or
-                 self.daemon.poll() is not None, ready_s, "bg96d ready")
-        if self.daemon.poll() is not None:
-            raise CaseError("bg96d exited %s" % self.daemon.returncode)
-        self.dpid = real_daemon_pid(self.daemon.pid)
-        for ep in endpoints:
-            path = self.sock_path(ep[0])
-            wait_for(lambda: os.path.exists(path), 10, path)
-
     def log_text(self):
         try:
-            with open(self.log, "rb") as f:
-                return f.read().decode("utf-8", "replace")
+            return super().log_text()
         except OSError:
             return ""
 
-    def sock_path(self, name):
-        return os.path.join(self.run, name + ".sock")
-
     def connect(self, name, timeout=120):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(timeout)
-        s.connect(self.sock_path(name))
-        return s
-
-    def sim_cmd(self, cmd):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(10)
-        s.connect(self.ctl)
-        s.sendall(cmd.encode() + b"\n")
-        buf = b""
-        while not buf.endswith(b"\n"):
-            b = s.recv(65536)
-            if not b:
-                break
-            buf += b
-        s.close()
-        return json.loads(buf)
+        return super().connect(name, timeout)
 
     def stats(self):
         st = self.sim_cmd("stats")
@@ -403,45 +246,9 @@ class Env:
         return proc_status(self.dpid, "VmHWM") if self.dpid else None
 
     def close(self, keep=False):
-        problems = []
-        if self.daemon is not None and self.daemon.poll() is None:
-            wrapped = self.dpid and self.dpid != self.daemon.pid
-            try:
-                os.kill(self.dpid or self.daemon.pid, signal.SIGTERM)
-            except OSError:
-                pass
-            try:
-                self.daemon.wait(120 if self.bench.wrap else 10)
-            except subprocess.TimeoutExpired:
-                problems.append("bg96d did not stop on SIGTERM")
-                if wrapped:
-                    try:
-                        os.kill(self.dpid, signal.SIGKILL)
-                    except OSError:
-                        pass
-                self.daemon.kill()
-                self.daemon.wait()
-        if self.daemon is not None:
-            self.daemon_rc = self.daemon.returncode
-            if self.daemon_rc not in (0, None):
-                problems.append("bg96d exited %s" % self.daemon_rc)
-        if self.sim is not None:
-            if self.sim.poll() is None:
-                self.sim.send_signal(signal.SIGTERM)
-                try:
-                    self.sim.wait(10)
-                except subprocess.TimeoutExpired:
-                    self.sim.kill()
-                    self.sim.wait()
-            self.sim_rc = self.sim.returncode
-            if self.sim_rc not in (0, None) and not (
-                    self.sim_rc == 3 and self.ignore_violations):
-                problems.append("bg96sim exited %s%s" % (
-                    self.sim_rc, " (protocol violations)"
-                    if self.sim_rc == 3 else ""))
-        if self.logf:
-            self.logf.close()
-            self.logf = None
+        """Stop both (the harness's stop); keep the directory (in --outdir
+        if given) on a problem or --keep; the problems."""
+        problems = self.stop(120 if self.bench.wrap else 10)
         if problems:
             keep = True
         if keep or self.bench.args.keep:
@@ -1337,7 +1144,7 @@ class Bench:
         env = srv = at = None
         try:
             rec, env, srv, at = fn(case)
-        except CaseError as e:
+        except AssertionError as e:         # CaseError, a harness wait
             err = str(e)
         except Exception as e:
             import traceback

@@ -15,59 +15,13 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from harness import (Env, Server, echo_handler, recv_all,  # noqa: E402
+from harness import (Ctl, Env, Server, echo_handler, recv_all,  # noqa: E402
                      tcp_endpoint, wait_for)
 
 BG96CTL = os.environ.get("BG96CTL", "build/src/bg96ctl")
 
 IMEI = "866425030123451"
 ICCID = "89882280666027595366"
-
-
-class Ctl:
-    """One control connection: send lines, read JSON reply lines."""
-
-    def __init__(self, env_or_path, timeout=30):
-        path = env_or_path if isinstance(env_or_path, str) else \
-            os.path.join(env_or_path.run, "control.sock")
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.settimeout(timeout)
-        self.s.connect(path)
-        self.buf = b""
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        self.s.sendall(data)
-
-    def raw_line(self):
-        while b"\n" not in self.buf:
-            b = self.s.recv(65536)
-            if not b:
-                raise AssertionError("EOF before a reply line (have %r)"
-                                     % self.buf[:200])
-            self.buf += b
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line
-
-    def reply(self):
-        line = self.raw_line()
-        line.decode("ascii")            # escaped: always plain ASCII
-        return json.loads(line)
-
-    def ask(self, line):
-        self.send(line + "\n")
-        return self.reply()
-
-    def at_eof(self, timeout=10):
-        self.s.settimeout(timeout)
-        try:
-            return self.s.recv(1) == b""
-        except ConnectionResetError:
-            return True
-
-    def close(self):
-        self.s.close()
 
 
 def ask(env, line):

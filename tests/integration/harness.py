@@ -36,6 +36,90 @@ def wait_for(pred, timeout, what):
     raise AssertionError("timed out waiting for " + what)
 
 
+# ----------------------------------------------------------------------
+# /proc: the daemon's descriptors, memory and CPU, by pid.
+
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def steady_fd_count(pid, same, timeout, interval=0.1):
+    """pid's fd count once it has stayed the same for `same` more samples
+    (interval apart), or the last one seen after timeout seconds."""
+    last, seen = -1, 0
+    end = time.monotonic() + timeout
+    while True:
+        n = fd_count(pid)
+        seen = seen + 1 if n == last else 0
+        last = n
+        if seen >= same or time.monotonic() >= end:
+            return last
+        time.sleep(interval)
+
+
+def proc_status(pid, key):
+    """A numeric field of /proc/pid/status (VmRSS, VmHWM...): None if the
+    process or the field is missing."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def rss_kib(pid):
+    v = proc_status(pid, "VmRSS")
+    return -1 if v is None else v
+
+
+def proc_cpu(pid):
+    """utime + stime of pid in seconds (None once it is gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            s = f.read()
+    except OSError:
+        return None
+    fields = s[s.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def proc_children(pid):
+    out = []
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            out = [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def proc_comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def real_daemon_pid(root):
+    """The bg96d process under a wrap command (strace -f, perf record,
+    valgrind...): a descendant named bg96d, else the root itself."""
+    todo = [root]
+    while todo:
+        pid = todo.pop(0)
+        if proc_comm(pid).startswith("bg96d"):
+            return pid
+        todo.extend(proc_children(pid))
+    return root
+
+
 def recv_all(sock, timeout=60.0, limit=None):
     """Read until EOF (or limit bytes); fail on timeout."""
     sock.settimeout(timeout)
@@ -51,25 +135,40 @@ def recv_all(sock, timeout=60.0, limit=None):
 
 
 class Server:
-    """A loopback TCP server running handler(conn) per connection."""
+    """A loopback TCP server (a Unix one with unix_path) running
+    handler(conn) per connection, each in a thread: the one accept loop
+    of the tests, the soak and the bench.  Subclasses change the class
+    settings or serve(conn, idx) (idx: the connection's accept order)."""
 
-    def __init__(self, handler):
+    ACCEPT_POLL = 0.2       # s between looks at self.stop
+    CONN_TIMEOUT = 120      # s, each connection's socket timeout
+    NODELAY = False         # TCP_NODELAY on accepted connections
+    KEEP_CONNS = False      # keep them (in conns) and their threads
+
+    def __init__(self, handler=None, unix_path=None):
         self.handler = handler
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        if unix_path:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.bind(unix_path)
+            self.port = None
+        else:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.sock.bind(("127.0.0.1", 0))
+            self.port = self.sock.getsockname()[1]
         self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
         self.errors = []
         self.results = []
         self.accepted = 0
+        self.conns = []
+        self.threads = []
         self.lock = threading.Lock()
         self.stop = False
         t = threading.Thread(target=self._loop, daemon=True)
         t.start()
 
     def _loop(self):
-        self.sock.settimeout(0.2)
+        self.sock.settimeout(self.ACCEPT_POLL)
         while not self.stop:
             try:
                 conn, _ = self.sock.accept()
@@ -77,22 +176,85 @@ class Server:
                 continue
             except OSError:
                 return
+            if self.NODELAY:
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self.lock:
+                idx = self.accepted
                 self.accepted += 1
-            threading.Thread(target=self._run, args=(conn,),
-                             daemon=True).start()
+                if self.KEEP_CONNS:
+                    self.conns.append(conn)
+            t = threading.Thread(target=self._run, args=(conn, idx),
+                                 daemon=True)
+            if self.KEEP_CONNS:
+                self.threads.append(t)
+            t.start()
 
-    def _run(self, conn):
+    def _run(self, conn, idx):
         try:
-            conn.settimeout(120)
-            r = self.handler(conn)
+            if self.CONN_TIMEOUT is not None:
+                conn.settimeout(self.CONN_TIMEOUT)
+            r = self.serve(conn, idx)
             with self.lock:
                 self.results.append(r)
         except Exception as e:  # reported by the test
-            with self.lock:
-                self.errors.append(repr(e))
+            self.failed(idx, e)
         finally:
             conn.close()
+
+    def serve(self, conn, idx):
+        return self.handler(conn)
+
+    def failed(self, idx, e):
+        with self.lock:
+            self.errors.append(repr(e))
+
+    def join(self, timeout):
+        """Wait for the connections' threads (KEEP_CONNS); all done?"""
+        end = time.monotonic() + timeout
+        for t in list(self.threads):
+            t.join(max(0.0, end - time.monotonic()))
+        return not any(t.is_alive() for t in self.threads)
+
+    def close(self):
+        self.stop = True
+        self.sock.close()
+        with self.lock:
+            for c in self.conns:
+                try:
+                    c.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+class UdpServer:
+    """A loopback UDP server calling datagram(data, addr) for each
+    datagram, in one thread: the one receive loop of the tests and the
+    soak."""
+
+    POLL = 0.2              # s between looks at self.stop
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.stop = False
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self):
+        self.sock.settimeout(self.POLL)
+        while not self.stop:
+            try:
+                data, addr = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                if self.stop:
+                    return
+                continue
+            self.datagram(data, addr)
+
+    def datagram(self, data, addr):
+        raise NotImplementedError
 
     def close(self):
         self.stop = True
@@ -111,11 +273,26 @@ def echo_handler(conn):
 
 
 class Env:
-    """bg96sim + bg96d in a temp dir."""
+    """bg96sim + bg96d in a temp dir.
+
+    The one owner of starting, watching and stopping both processes (the
+    tests, the soak, the schedule test and bg96d-bench use it): bg96sim
+    with sim_args, bg96d at baud with the given config sections, -v times
+    verbose (none for 0), under a wrap command (a list: strace -f, perf
+    record...) if given; bg96d and bg96sim default to $BG96D and
+    $BG96SIM (the module's BG96D and BG96SIM when the process starts)."""
 
     def __init__(self, name, sim_args=(), endpoints="", extra_conf="",
                  start_daemon=True, verbose=1, wait_ready=True,
-                 modem_conf=""):
+                 modem_conf="", baud=115200, bg96d=None, bg96sim=None,
+                 wrap=()):
+        self.sim = None
+        self.daemon = None
+        self.dpid = None
+        self.bg96d = bg96d
+        self.bg96sim = bg96sim
+        self.wrap = list(wrap)
+        self.ignore_violations = False  # bg96sim's exit status 3
         self.dir = tempfile.mkdtemp(prefix="bg96-" + name + "-")
         self.link = os.path.join(self.dir, "modem")
         self.run = os.path.join(self.dir, "run")
@@ -123,14 +300,12 @@ class Env:
         self.sim_log = os.path.join(self.dir, "sim.log")
         self.log = os.path.join(self.dir, "bg96d.log")
         self.conf = os.path.join(self.dir, "bg96d.conf")
-        self.sim = None
-        self.daemon = None
         self.sim_args = list(sim_args)
         with open(self.conf, "w") as f:
-            f.write("[modem]\ndevice = %s\nbaud = 115200\n"
+            f.write("[modem]\ndevice = %s\nbaud = %d\n"
                     "registration_timeout = 60\nbackoff_max = 2\n%s\n"
                     "[daemon]\nsocket_dir = %s\nlog_level = info\n"
-                    "%s\n%s\n" % (self.link, modem_conf, self.run,
+                    "%s\n%s\n" % (self.link, baud, modem_conf, self.run,
                                    extra_conf, endpoints))
         self.start_sim()
         if start_daemon:
@@ -139,17 +314,21 @@ class Env:
                 self.wait_ready()
 
     def start_sim(self):
-        args = [BG96SIM, "--link", self.link, "--log", self.sim_log,
-                "--control", self.sim_ctl] + self.sim_args
+        args = [self.bg96sim or BG96SIM, "--link", self.link, "--log",
+                self.sim_log, "--control", self.sim_ctl] + self.sim_args
         self.sim = subprocess.Popen(args, stdin=subprocess.DEVNULL)
-        wait_for(lambda: os.path.exists(self.link), 10, "bg96sim link")
+        wait_for(lambda: os.path.exists(self.link) or
+                 self.sim.poll() is not None, 10, "bg96sim link")
+        if self.sim.poll() is not None:
+            raise AssertionError("bg96sim exited %s" % self.sim.returncode)
 
     def start_daemon(self, verbose=1):
-        args = [BG96D, "-c", self.conf] + (["-" + "v" * verbose]
-                                           if verbose else [])
+        args = self.wrap + [self.bg96d or BG96D, "-c", self.conf] + (
+            ["-" + "v" * verbose] if verbose else [])
         self.logf = open(self.log, "ab")
         self.daemon = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                                       stderr=self.logf)
+                                       stdout=self.logf, stderr=self.logf)
+        self.dpid = self.daemon.pid
 
     def log_text(self):
         with open(self.log, "rb") as f:
@@ -160,7 +339,17 @@ class Env:
                  repr(text) + " in bg96d log")
 
     def wait_ready(self, timeout=30, count=1):
-        self.wait_log("-> ready", timeout, count)
+        """count "-> ready" lines in the log; fails at once if bg96d
+        exits.  Under a wrap command, finds bg96d's own pid (dpid)."""
+        def exited():
+            return self.daemon is not None and self.daemon.poll() is not None
+        wait_for(lambda: self.log_text().count("-> ready") >= count or
+                 exited(), timeout, "'-> ready' in bg96d log")
+        if self.log_text().count("-> ready") < count:
+            raise AssertionError("bg96d exited %s before ready" %
+                                 self.daemon.returncode)
+        if self.wrap:
+            self.dpid = real_daemon_pid(self.daemon.pid)
 
     def sock_path(self, name):
         return os.path.join(self.run, name + ".sock")
@@ -203,21 +392,27 @@ class Env:
         return json.loads(buf.split(b"\n", 1)[0])
 
     def rss_kib(self):
-        with open("/proc/%d/status" % self.daemon.pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        return -1
+        return rss_kib(self.daemon.pid)
 
     def stop_daemon(self, timeout=5.0):
-        """SIGTERM; returns (exit status, seconds taken)."""
+        """SIGTERM to bg96d (itself, not a wrap command), SIGKILL after
+        timeout s; returns (exit status, seconds taken)."""
         if self.daemon is None or self.daemon.poll() is not None:
             return (self.daemon.returncode if self.daemon else None, 0)
+        pid = self.dpid if self.wrap and self.dpid else self.daemon.pid
         t0 = time.monotonic()
-        self.daemon.send_signal(signal.SIGTERM)
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
         try:
             rc = self.daemon.wait(timeout)
         except subprocess.TimeoutExpired:
+            if pid != self.daemon.pid:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
             self.daemon.kill()
             self.daemon.wait()
             raise AssertionError("bg96d did not stop within %.1f s" % timeout)
@@ -233,20 +428,28 @@ class Env:
             self.sim.kill()
             return self.sim.wait()
 
-    def close(self, ok):
-        """Stop everything; check both exit statuses; keep logs on failure."""
+    def stop(self, daemon_timeout=5.0):
+        """Stop bg96d, then bg96sim; the problems seen (an exit status
+        other than 0, bg96sim's 3 unless ignore_violations, a bg96d that
+        needed SIGKILL)."""
         problems = []
         try:
-            rc, _ = self.stop_daemon()
+            rc, _ = self.stop_daemon(daemon_timeout)
             if rc not in (0, None):
                 problems.append("bg96d exited %s" % rc)
         except AssertionError as e:
             problems.append(str(e))
         src = self.stop_sim()
-        if src not in (0, None):
+        if src not in (0, None) and not (src == 3 and
+                                         self.ignore_violations):
             problems.append("bg96sim exited %s (protocol violations?)" % src)
-        if hasattr(self, "logf"):
+        if getattr(self, "logf", None):
             self.logf.close()
+        return problems
+
+    def close(self, ok):
+        """Stop everything; check both exit statuses; keep logs on failure."""
+        problems = self.stop()
         if problems or not ok:
             for name in (self.log, self.sim_log):
                 try:
@@ -274,13 +477,102 @@ def echo_once(env, name, size=4096):
                                                        len(data))
 
 
-def tcp_endpoint(name, port, extra=""):
+def tcp_endpoint(name, port, extra="", connect_timeout=30):
     return ("[endpoint %s]\ntype = tcp\nhost = 127.0.0.1\nport = %d\n"
+            "connect_timeout = %d\n%s\n" % (name, port, connect_timeout,
+                                             extra))
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def udp_endpoint(name, port, extra=""):
+    return ("[endpoint %s]\ntype = udp\nhost = 127.0.0.1\nport = %d\n"
             "connect_timeout = 30\n%s\n" % (name, port, extra))
 
 
+def listener_endpoint(name, local_port, forward, extra=""):
+    return ("[endpoint %s]\ntype = tcp-listener\nlocal_port = %d\n"
+            "forward = %s\n%s\n" % (name, local_port, forward, extra))
+
+
+def service_endpoint(name, local_port, fwd_port, extra=""):
+    return ("[endpoint %s]\ntype = udp-service\nlocal_port = %d\n"
+            "forward = udp:127.0.0.1:%d\n%s\n" % (name, local_port,
+                                                   fwd_port, extra))
+
+
+class Ctl:
+    """One control connection: send lines, read JSON reply lines."""
+
+    def __init__(self, env_or_path, timeout=30):
+        path = env_or_path if isinstance(env_or_path, str) else \
+            os.path.join(env_or_path.run, "control.sock")
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(timeout)
+        self.s.connect(path)
+        self.buf = b""
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.s.sendall(data)
+
+    def raw_line(self):
+        while b"\n" not in self.buf:
+            b = self.s.recv(65536)
+            if not b:
+                raise AssertionError("EOF before a reply line (have %r)"
+                                     % self.buf[:200])
+            self.buf += b
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line
+
+    def reply(self):
+        line = self.raw_line()
+        line.decode("ascii")            # escaped: always plain ASCII
+        return json.loads(line)
+
+    def ask(self, line):
+        self.send(line + "\n")
+        return self.reply()
+
+    def at_eof(self, timeout=10):
+        self.s.settimeout(timeout)
+        try:
+            return self.s.recv(1) == b""
+        except ConnectionResetError:
+            return True
+
+    def close(self):
+        self.s.close()
+
+
+def grouped(group, fn):
+    """Tag case fn with a meson group (`--list GROUP`): cases that need
+    other dependencies or timeouts than the file's default ones."""
+    fn.group = group
+    return fn
+
+
 def run_cases(cases, argv):
-    """Run the named case (or all); print 'N passed, N failed'."""
+    """Run the named case (or all); print 'N passed, N failed'.
+
+    `--list [GROUP]` prints the case names (those tagged GROUP by grouped(),
+    or the untagged ones for GROUP "default"; all without GROUP), one a
+    line: meson.build registers one test per name, so a case is named only
+    in its file's CASES."""
+    if argv[1:2] == ["--list"]:
+        group = argv[2] if len(argv) > 2 else None
+        for name, fn in cases.items():
+            if group is None or getattr(fn, "group", "default") == group:
+                print(name)
+        sys.exit(0)
     names = argv[1:] or list(cases)
     passed = failed = 0
     for name in names:

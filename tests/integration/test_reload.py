@@ -4,7 +4,6 @@ dropping the clients of unchanged endpoints; a bad file changes nothing."""
 import os
 import signal
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Env, Server, echo_handler, recv_all, run_cases,  # noqa

@@ -12,19 +12,15 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Env, Server, echo_handler, run_cases, tcp_endpoint  # noqa
-from harness import wait_for  # noqa
-from test_faults import (adversarial_echo, assert_alive,  # noqa
-                         closed_soon, counters, echo_roundtrip,
-                         fault_case, idle_fault_case, quiet_client,
-                         remote_roundtrip, streaming_client)
-from test_types import free_port, listener_endpoint  # noqa
+from harness import (fd_count, free_port, listener_endpoint,  # noqa
+                     steady_fd_count, wait_for)
+from faultlib import (adversarial_echo, assert_alive,  # noqa
+                      closed_soon, counters, echo_roundtrip,
+                      fault_case, idle_fault_case, quiet_client,
+                      remote_roundtrip, streaming_client)
 
 SANITIZED = os.environ.get("BG96_SANITIZED") == "1"
 RSS_SLACK_KIB = 512
-
-
-def fd_count(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
 
 
 def settle(env, want_slots):
@@ -32,14 +28,7 @@ def settle(env, want_slots):
     daemon's fd count has stopped moving, then return that count."""
     wait_for(lambda: len(env.sim_cmd("stats")["slots"]) == want_slots, 15,
              "%d open slot(s)" % want_slots)
-    last = -1
-    for _ in range(50):
-        n = fd_count(env.daemon.pid)
-        if n == last:
-            return n
-        last = n
-        time.sleep(0.1)
-    return last
+    return steady_fd_count(env.daemon.pid, 1, 5)
 
 
 def growth_check(env, base, want_slots, label):
@@ -187,7 +176,6 @@ def case_deregister_long():
 
 
 CASES = {
-    "adversarial_echo_seeds": adversarial_echo(range(2, 10)),
     "hangup30": fault_case("hangup30", "hangup 30", "serial line lost"),
     "hangup30_idle": idle_fault_case("hangup30i", "hangup 30",
                                      "serial line lost", "line_lost"),
@@ -195,6 +183,7 @@ CASES = {
     "reboot_cycles": case_reboot_cycles,
     "hangup_cycles": case_hangup_cycles,
     "deregister_long": case_deregister_long,
+    "adversarial_echo_seeds": adversarial_echo(range(2, 10)),
 }
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 real loopback server, and back.  Run one case by name, or all."""
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys

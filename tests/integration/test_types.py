@@ -9,51 +9,24 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Env, Server, echo_handler, recv_all, run_cases, sha,  # noqa
-                     tcp_endpoint, wait_for)
+from harness import (Env, Server, echo_handler, free_port,  # noqa
+                     listener_endpoint, recv_all, run_cases,
+                     service_endpoint, sha, tcp_endpoint, UdpServer,
+                     udp_endpoint, wait_for)
 
 
-def free_port(kind=socket.SOCK_STREAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-class UdpEcho:
+class UdpEcho(UdpServer):
     """A loopback UDP server that answers each datagram with prefix+data
     and remembers which source addresses it saw."""
 
     def __init__(self, prefix=b""):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
         self.prefix = prefix
         self.peers = []
-        self.stop = False
-        threading.Thread(target=self._loop, daemon=True).start()
+        super().__init__()
 
-    def _loop(self):
-        self.sock.settimeout(0.2)
-        while not self.stop:
-            try:
-                data, addr = self.sock.recvfrom(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.peers.append(addr)
-            self.sock.sendto(self.prefix + data, addr)
-
-    def close(self):
-        self.stop = True
-        self.sock.close()
-
-
-def udp_endpoint(name, port, extra=""):
-    return ("[endpoint %s]\ntype = udp\nhost = 127.0.0.1\nport = %d\n"
-            "connect_timeout = 30\n%s\n" % (name, port, extra))
+    def datagram(self, data, addr):
+        self.peers.append(addr)
+        self.sock.sendto(self.prefix + data, addr)
 
 
 def seqpacket(env, name):
@@ -111,11 +84,6 @@ def case_udp_too_large():
     finally:
         srv.close()
         env.close(ok)
-
-
-def listener_endpoint(name, local_port, forward, extra=""):
-    return ("[endpoint %s]\ntype = tcp-listener\nlocal_port = %d\n"
-            "forward = %s\n%s\n" % (name, local_port, forward, extra))
 
 
 def case_listener():
@@ -214,12 +182,6 @@ def case_listener_max_connections():
     finally:
         srv.close()
         env.close(ok)
-
-
-def service_endpoint(name, local_port, fwd_port, extra=""):
-    return ("[endpoint %s]\ntype = udp-service\nlocal_port = %d\n"
-            "forward = udp:127.0.0.1:%d\n%s\n" % (name, local_port,
-                                                   fwd_port, extra))
 
 
 def case_udp_service():

@@ -10,7 +10,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from harness import (BG96D, Env, SKIP, Server, echo_handler,  # noqa: E402
-                     echo_once, run_cases, tcp_endpoint, wait_for)
+                     echo_once, grouped, run_cases, tcp_endpoint, wait_for)
 
 BUILD_ROOT = os.environ.get("BUILD_ROOT", "build")
 SRCDIR = os.environ.get("SRCDIR", ".")
@@ -537,16 +536,16 @@ def case_privdrop_unknown_user():
 
 
 CASES = {
-    "install_tree": skippable(case_install_tree),
-    "unit_security": skippable(case_unit_security),
-    "unit_verify": skippable(case_unit_verify),
+    "install_tree": grouped("install", skippable(case_install_tree)),
+    "unit_security": grouped("install", skippable(case_unit_security)),
+    "unit_verify": grouped("install", skippable(case_unit_verify)),
     "sysusers": case_sysusers,
     "tmpfiles": case_tmpfiles,
     "man_pages": case_man_pages,
-    "privdrop_root": case_privdrop_root,
-    "privdrop_not_root": case_privdrop_not_root,
-    "privdrop_same_user": case_privdrop_same_user,
-    "privdrop_unknown_user": case_privdrop_unknown_user,
+    "privdrop_root": grouped("daemon", case_privdrop_root),
+    "privdrop_not_root": grouped("daemon", case_privdrop_not_root),
+    "privdrop_same_user": grouped("daemon", case_privdrop_same_user),
+    "privdrop_unknown_user": grouped("daemon", case_privdrop_unknown_user),
 }
 
 if __name__ == "__main__":

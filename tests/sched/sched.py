@@ -74,13 +74,13 @@ SRCDIR = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 sys.path.insert(0, os.path.join(HERE, "..", "soak"))
 import harness  # noqa: E402
-from harness import tcp_endpoint, wait_for  # noqa: E402
-from test_types import (free_port, listener_endpoint,  # noqa: E402
-                        service_endpoint, udp_endpoint)
-import soak  # noqa: E402
-from soak import (HDR, MAGIC, MODE_DOWN, MODE_ECHO, MODE_NAMES,  # noqa: E402
-                  MODE_UP, UHDR, UMIN, SoakEnv, dgram_ok, fd_count, gen,
-                  make_dgram, read_exact, rss_kib)
+from harness import (fd_count, free_port, listener_endpoint,  # noqa: E402
+                     rss_kib, service_endpoint, steady_fd_count,
+                     tcp_endpoint, udp_endpoint, wait_for)
+import soaklib  # noqa: E402
+from soaklib import (HDR, MAGIC, MODE_DOWN, MODE_ECHO,  # noqa: E402
+                     MODE_NAMES, MODE_UP, UHDR, UMIN, SoakEnv, dgram_ok, gen,
+                     make_dgram, read_exact, recv_checked)
 
 KINDS = ("tcp", "tcp-push", "udp", "udp-push", "socks", "listener",
          "service")
@@ -260,7 +260,7 @@ class ServerRec:
         self.done = threading.Event()
 
 
-class StreamRemote(soak.StreamServer):
+class StreamRemote(soaklib.StreamServer):
     """The far end of a stream client: soak's accept loop, but it checks
     every byte up to end of file (nothing may follow the transfer), half
     closes instead of closing when it is done, and records per client."""
@@ -269,7 +269,7 @@ class StreamRemote(soak.StreamServer):
         self.run = run
         super().__init__(None, label, unix_path)
 
-    def _run(self, conn):
+    def _run(self, conn, idx=None):
         run = self.run
         rec = None
         try:
@@ -350,7 +350,7 @@ class StreamRemote(soak.StreamServer):
                 rec.done.set()
 
 
-class UdpRemote(soak.UdpEchoServer):
+class UdpRemote(soaklib.UdpEchoServer):
     """soak's UDP echo server (it checks each datagram's hash); the
     session of every datagram must be a client of this run."""
 
@@ -358,7 +358,7 @@ class UdpRemote(soak.UdpEchoServer):
         self.run = run
         super().__init__(self, kind)
 
-    # soak.UdpEchoServer reports through its stats object: this one.
+    # soaklib.UdpEchoServer reports through its stats object: this one.
     def problem(self, text):
         self.run.problem(text)
 
@@ -406,23 +406,12 @@ def pump(sock, out, expect, deadline, client):
                 return sent, rx, "timeout"
             for _, mask in sel.select(min(left, 1.0)):
                 if mask & selectors.EVENT_READ:
-                    try:
-                        b = sock.recv(chunk)
-                    except (BlockingIOError, InterruptedError):
-                        b = None
-                    except OSError:
-                        return sent, rx, "reset"
-                    if b == b"":
-                        return sent, rx, "eof"
-                    if b:
-                        n0 = len(rx)
-                        rx += b
-                        if len(rx) > len(expect):
-                            return sent, rx, "extra"
-                        if b != expect[n0:len(rx)]:
-                            return sent, rx, "mismatch"
-                        if client.behaviour == "slow":
-                            time.sleep(0.01)
+                    n0 = len(rx)
+                    how = recv_checked(sock, rx, expect, chunk)
+                    if how:
+                        return sent, rx, how
+                    if len(rx) > n0 and client.behaviour == "slow":
+                        time.sleep(0.01)
                 if writing and mask & selectors.EVENT_WRITE:
                     end = min(limit, sent + 65536) \
                         if client.behaviour == "abort" else sent + 65536
@@ -601,16 +590,7 @@ class Sched:
         wait_for(up, timeout, "the listener and service slots")
 
     def settle_fds(self, timeout=30):
-        last, same = -1, 0
-        end = now() + timeout
-        while now() < end:
-            n = fd_count(self.pid)
-            same = same + 1 if n == last else 0
-            last = n
-            if same >= 10:
-                break
-            time.sleep(0.1)
-        return last
+        return steady_fd_count(self.pid, 10, timeout)
 
     def modem_state(self):
         try:

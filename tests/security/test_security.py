@@ -23,11 +23,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "integration"))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "control"))
-from harness import (BG96D, Env, Server, echo_handler, echo_once,  # noqa
-                     recv_all, run_cases, tcp_endpoint, wait_for)
-from test_control import Ctl  # noqa
+from harness import (BG96D, Ctl, Env, Server, echo_handler,  # noqa
+                     echo_once, fd_count, recv_all, run_cases,
+                     steady_fd_count, tcp_endpoint, wait_for)
 
 SKIP = 77
 
@@ -85,10 +83,6 @@ def assert_no_injection(env, marker="QPOWD"):
     return lines
 
 
-def fd_count(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
-
-
 def settle_fds(env, want, timeout=20):
     """Wait until bg96d holds `want` descriptors (or fewer); return it."""
     end = time.monotonic() + timeout
@@ -100,15 +94,7 @@ def settle_fds(env, want, timeout=20):
 
 
 def settle_baseline(env):
-    last, same = -1, 0
-    for _ in range(100):
-        n = fd_count(env.daemon.pid)
-        same = same + 1 if n == last else 0
-        if same >= 5:
-            return n
-        last = n
-        time.sleep(0.1)
-    return last
+    return steady_fd_count(env.daemon.pid, 5, 10)
 
 
 def other_group():

@@ -10,8 +10,8 @@ only lower bounds on time, never tight upper ones (CI machines are loaded).
 
 usage: test_adversarial.py PATH_TO_BG96SIM [TEST_NAME...]
 
-Python 3 standard library only; shares the Sim harness of
-test_transcripts.py.
+Python 3 standard library only; shares the Sim harness (simharness.py)
+with test_transcripts.py.
 """
 
 import os
@@ -20,9 +20,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_transcripts as tt                       # noqa: E402
-from test_transcripts import (Sim, check, tcp_server, recv_exact,  # noqa
-                              qird_data, Failure)
+from simharness import (READ_TIMEOUT, Failure, Sim, check,  # noqa: E402
+                        qird_data, recv_exact, run_tests, tcp_server)
 
 URC_PREFIXES = (b'+QIURC:', b'+QIND:', b'+QIOPEN:', b'+CEREG:', b'+CREG:',
                 b'+CGREG:', b'RDY', b'POWERED DOWN')
@@ -38,7 +37,7 @@ def is_final(text):
     return text in FINALS or text.startswith(b'+CME ERROR:')
 
 
-def events(sim, qird=False, payload=None, timeout=tt.READ_TIMEOUT,
+def events(sim, qird=False, payload=None, timeout=READ_TIMEOUT,
            before_payload=None):
     """Reads one command's answer, URCs and all, up to its final result.
 
@@ -101,13 +100,13 @@ def open_tcp(sim, cid, server):
     evs = events(sim)
     check(evs[-1] == ('final', b'OK'), 'QIOPEN %r' % evs)
     want = ('urc', b'+QIOPEN: %d,0' % cid)
-    deadline = time.monotonic() + tt.READ_TIMEOUT
+    deadline = time.monotonic() + READ_TIMEOUT
     while want not in evs:
         check(time.monotonic() < deadline, 'no +QIOPEN URC')
         sim.send(b'AT\r')
         evs += events(sim)
     conn, _ = server.accept()
-    conn.settimeout(tt.READ_TIMEOUT)
+    conn.settimeout(READ_TIMEOUT)
     return conn
 
 
@@ -760,14 +759,5 @@ def test_stall_earlier_command_forgiven():
 TESTS = [v for k, v in sorted(globals().items()) if k.startswith('test_')]
 
 
-def main():
-    if len(sys.argv) < 2:
-        sys.stderr.write(__doc__)
-        return 2
-    tt.SIM = os.path.abspath(sys.argv[1])
-    tt.TESTS = TESTS
-    return tt.main()
-
-
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tests(TESTS, sys.argv, __doc__))

@@ -32,8 +32,6 @@ along and exits 0 on SIGTERM.  A JSON report goes to --report.
     meson test -C build --suite soak        (BG96_SOAK_SECONDS, default 600)
 """
 import argparse
-import collections
-import fcntl
 import hashlib
 import json
 import os
@@ -50,21 +48,23 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from harness import Env, tcp_endpoint, wait_for  # noqa: E402
-from test_types import (free_port, listener_endpoint,  # noqa: E402
-                        service_endpoint, udp_endpoint)
+from harness import (fd_count, free_port, listener_endpoint,  # noqa: E402
+                     rss_kib, service_endpoint, steady_fd_count,
+                     tcp_endpoint, udp_endpoint, wait_for)
+from soaklib import (HDR, KINDS, MAGIC, MODE_DOWN, MODE_ECHO,  # noqa: E402
+                     MODE_NAMES, MODE_UP, UHDR, UMIN, SoakEnv, dgram_ok,
+                     gen, make_dgram, now, read_exact, recv_checked,
+                     StreamServer, UdpEchoServer)
 
 SANITIZED = os.environ.get("BG96_SANITIZED") == "1"
 RSS_SLACK_KIB = 512
 STUCK_S = 120.0           # no progress for this long: the transfer is stuck
 XFER_MAX_S = 600.0        # a transfer longer than this is stuck too
-SERVER_IO_S = 180.0       # server side: give up on a silent peer
 DGRAM_LOSS_S = 5.0        # a datagram not back after this is lost
 CONNECT_TIMEOUT = 60      # endpoints' and socks' connect_timeout
 SAMPLE_EVERY = 10.0
 FAULT_GAP = (20.0, 60.0)
 
-KINDS = ("tcp", "udp", "socks", "listener", "service")
 STREAM_KINDS = ("tcp", "socks", "listener")
 # Which way is "up" (local -> network) for the client's bytes of a kind:
 # tcp, udp and socks clients are local programs; listener and service
@@ -72,33 +72,6 @@ STREAM_KINDS = ("tcp", "socks", "listener")
 CLIENT_IS_LOCAL = {"tcp": True, "udp": True, "socks": True,
                    "listener": False, "service": False}
 
-MAGIC = b"SOAK"
-HDR = struct.Struct(">4sBBxxQQQ")     # magic mode kind xid seed length
-MODE_ECHO, MODE_UP, MODE_DOWN = 1, 2, 3
-MODE_NAMES = {MODE_ECHO: "echo", MODE_UP: "up", MODE_DOWN: "down"}
-UMAGIC = b"SOKU"
-UHDR = struct.Struct(">4sQI")         # magic session seq
-UMIN = UHDR.size + 32
-
-
-def gen(seed, n):
-    return random.Random(seed).randbytes(n)
-
-
-def now():
-    return time.monotonic()
-
-
-def fd_count(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return -1
 
 
 # ---------------------------------------------------------------- accounting
@@ -176,161 +149,6 @@ def log(text):
 
 # ------------------------------------------------------------------- servers
 
-def read_exact(conn, n):
-    buf = bytearray()
-    while len(buf) < n:
-        b = conn.recv(n - len(buf))
-        if not b:
-            break
-        buf += b
-    return bytes(buf)
-
-
-class StreamServer:
-    """Accepts TCP (or Unix) connections and serves the transfer protocol:
-    a 32-byte header, then echo / sink (answer the sha256) / source.  What
-    it receives is checked against the header's seed as it arrives."""
-
-    def __init__(self, stats, label, unix_path=None):
-        self.stats = stats
-        self.label = label      # the kind blamed for an unreadable header
-        if unix_path:
-            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self.sock.bind(unix_path)
-            self.port = None
-        else:
-            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self.sock.bind(("127.0.0.1", 0))
-            self.port = self.sock.getsockname()[1]
-        self.sock.listen(64)
-        self.stop = False
-        self.accepted = 0
-        threading.Thread(target=self._loop, daemon=True).start()
-
-    def _loop(self):
-        self.sock.settimeout(0.5)
-        while not self.stop:
-            try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.accepted += 1
-            threading.Thread(target=self._run, args=(conn,),
-                             daemon=True).start()
-
-    def _run(self, conn):
-        kind = None
-        try:
-            conn.settimeout(SERVER_IO_S)
-            hdr = read_exact(conn, HDR.size)
-            if len(hdr) < HDR.size:
-                if not MAGIC.startswith(hdr[:4]):
-                    self.stats.problem("server: short header %r is not ours"
-                                       % hdr)
-                    self.stats.add(self.label, server_corrupted=1)
-                return
-            magic, mode, kidx, xid, seed, length = HDR.unpack(hdr)
-            if (magic != MAGIC or mode not in MODE_NAMES or
-                    kidx >= len(KINDS) or length > 1 << 20):
-                self.stats.problem("server: corrupted header %r" % hdr)
-                self.stats.add(self.label, server_corrupted=1)
-                return
-            kind = KINDS[kidx]
-            self.stats.server_saw(xid)
-            data = gen(seed, length)
-            if mode == MODE_DOWN:
-                view = memoryview(data)
-                for i in range(0, length, 16384):
-                    conn.sendall(view[i:i + 16384])
-                    self.stats.add(kind, server_sent=len(view[i:i + 16384]))
-                return
-            got = 0
-            while got < length:
-                b = conn.recv(min(65536, length - got))
-                if not b:
-                    break
-                if b != data[got:got + len(b)]:
-                    self.stats.problem(
-                        "server: %s xid %d (%s) bytes %d..%d differ from "
-                        "what was sent" % (kind, xid, MODE_NAMES[mode], got,
-                                           got + len(b)))
-                    self.stats.add(kind, server_corrupted=1)
-                    return
-                got += len(b)
-                self.stats.add(kind, server_received=len(b))
-                if mode == MODE_ECHO:
-                    conn.sendall(b)
-                    self.stats.add(kind, server_sent=len(b))
-            if got == length and mode == MODE_UP:
-                conn.sendall(hashlib.sha256(data).digest())
-        except socket.timeout:
-            self.stats.add(kind or self.label, server_timeouts=1)
-        except OSError:
-            pass            # cut by a fault: what arrived was checked
-        finally:
-            conn.close()
-
-    def close(self):
-        self.stop = True
-        self.sock.close()
-
-
-class UdpEchoServer:
-    """Answers every datagram with itself after checking its hash."""
-
-    def __init__(self, stats, kind):
-        self.stats = stats
-        self.kind = kind
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.stop = False
-        threading.Thread(target=self._loop, daemon=True).start()
-
-    def _loop(self):
-        self.sock.settimeout(0.5)
-        while not self.stop:
-            try:
-                data, addr = self.sock.recvfrom(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                if self.stop:
-                    return
-                continue
-            if not dgram_ok(data):
-                self.stats.problem("udp server (%s): corrupted datagram of "
-                                   "%d bytes" % (self.kind, len(data)))
-                self.stats.add(self.kind, server_dgrams_corrupted=1)
-                continue
-            self.stats.server_saw(("u", UHDR.unpack(data[:UHDR.size])[1]))
-            self.stats.add(self.kind, server_received=len(data))
-            try:
-                self.sock.sendto(data, addr)
-                self.stats.add(self.kind, server_sent=len(data))
-            except OSError:
-                pass
-
-    def close(self):
-        self.stop = True
-        self.sock.close()
-
-
-def make_dgram(session, seq, size, rng):
-    head = UHDR.pack(UMAGIC, session, seq)
-    body = rng.randbytes(max(0, size - UMIN))
-    return head + hashlib.sha256(head + body).digest() + body
-
-
-def dgram_ok(d):
-    return (len(d) >= UMIN and d[:4] == UMAGIC and
-            hashlib.sha256(d[:UHDR.size] + d[UMIN:]).digest() ==
-            d[UHDR.size:UMIN])
-
-
 # ------------------------------------------------------------------- clients
 
 def pump(sock, out, expect):
@@ -351,22 +169,12 @@ def pump(sock, out, expect):
                 return sent, rx, "stuck"
             for _, mask in sel.select(1.0):
                 if mask & selectors.EVENT_READ:
-                    try:
-                        b = sock.recv(65536)
-                    except (BlockingIOError, InterruptedError):
-                        b = None
-                    except OSError:
-                        return sent, rx, "reset"
-                    if b == b"":
-                        return sent, rx, "eof"
-                    if b:
-                        n0 = len(rx)
-                        rx += b
+                    n0 = len(rx)
+                    how = recv_checked(sock, rx, expect)
+                    if how:
+                        return sent, rx, how
+                    if len(rx) > n0:
                         last = now()
-                        if len(rx) > len(expect):
-                            return sent, rx, "extra"
-                        if b != expect[n0:len(rx)]:
-                            return sent, rx, "mismatch"
                 if mask & selectors.EVENT_WRITE and sent < len(out):
                     try:
                         sent += sock.send(view[sent:sent + 65536])
@@ -642,43 +450,6 @@ class Worker(threading.Thread):
 
 # ---------------------------------------------------------------- the soak
 
-class SoakEnv(Env):
-    """The harness's Env, but bg96sim logs into a pipe of which only the
-    last SIM_LOG_KEEP bytes are kept (it logs every AT line and payload:
-    about 100 MB a minute under this load)."""
-
-    SIM_LOG_KEEP = 16 << 20
-
-    def start_sim(self):
-        self.sim_tail = collections.deque()
-        self.sim_tail_len = 0
-        os.mkfifo(self.sim_log)
-        self.tail_thread = threading.Thread(target=self._tail, daemon=True)
-        self.tail_thread.start()
-        super().start_sim()
-
-    def _tail(self):
-        fd = os.open(self.sim_log, os.O_RDONLY)
-        try:
-            fcntl.fcntl(fd, 1031, 1 << 20)      # F_SETPIPE_SZ
-        except OSError:
-            pass
-        while True:
-            b = os.read(fd, 1 << 16)
-            if not b:
-                break
-            self.sim_tail.append(b)
-            self.sim_tail_len += len(b)
-            while self.sim_tail_len > self.SIM_LOG_KEEP:
-                self.sim_tail_len -= len(self.sim_tail.popleft())
-        os.close(fd)
-
-    def save_sim_log(self, path):
-        self.tail_thread.join(10)
-        with open(path, "wb") as f:
-            f.write(b"".join(list(self.sim_tail)))
-
-
 class Soak:
     def __init__(self, args):
         self.args = args
@@ -750,16 +521,7 @@ class Soak:
         """Wait for the listener and service slots only, then for the fd
         count to stop moving; return it."""
         wait_for(lambda: self.slots() == 2, timeout, "2 open slots")
-        last, same = -1, 0
-        end = now() + timeout
-        while now() < end:
-            n = fd_count(self.pid)
-            same = same + 1 if n == last else 0
-            last = n
-            if same >= 10:
-                break
-            time.sleep(0.1)
-        return last
+        return steady_fd_count(self.pid, 10, timeout)
 
     def alive(self):
         return self.env.daemon.poll() is None

@@ -1092,41 +1092,43 @@ at_error(void)
 	at_final("ERROR");
 }
 
-static const char *
-at_cme_text(int code)
+/*
+ * The modem's error names: +CME ERROR's verbose form (AT+CMEE=2) and
+ * AT+QIGETERROR's text, one table for both.
+ */
+static const struct {
+	int		 code;
+	const char	*text;
+} at_errors[] = {
+	{ 0,	"operation success" },
+	{ 3,	"operation not allowed" },
+	{ 4,	"operation not supported" },
+	{ 10,	"SIM not inserted" },
+	{ 30,	"no network service" },
+	{ 50,	"incorrect parameters" },
+	{ 550,	"unknown error" },
+	{ 552,	"invalid parameters" },
+	{ 554,	"create socket failed" },
+	{ 555,	"operation not supported" },
+	{ 556,	"socket bind failed" },
+	{ 557,	"socket listen failed" },
+	{ 561,	"open PDP context failed" },
+	{ 563,	"socket identity has been used" },
+	{ 565,	"DNS parse failed" },
+	{ 566,	"socket connect failed" },
+	{ 567,	"socket has been closed" },
+	{ 572,	"operation not allowed" },
+};
+
+const char *
+at_err_text(int code)
 {
-	switch (code) {
-	case 3:
-		return "operation not allowed";
-	case 4:
-		return "operation not supported";
-	case 10:
-		return "SIM not inserted";
-	case 30:
-		return "no network service";
-	case 50:
-		return "incorrect parameters";
-	case 550:
-		return "unknown error";
-	case 552:
-		return "invalid parameters";
-	case 555:
-		return "operation not supported";
-	case 561:
-		return "open PDP context failed";
-	case 563:
-		return "socket identity has been used";
-	case 565:
-		return "DNS parse failed";
-	case 566:
-		return "socket connect failed";
-	case 567:
-		return "socket has been closed";
-	case 572:
-		return "operation not allowed";
-	default:
-		return "unknown";
-	}
+	size_t	 i;
+
+	for (i = 0; i < sizeof(at_errors) / sizeof(at_errors[0]); i++)
+		if (at_errors[i].code == code)
+			return at_errors[i].text;
+	return NULL;
 }
 
 void
@@ -1140,7 +1142,7 @@ at_cme(int code)
 		break;
 	case 2:
 		snprintf(text, sizeof(text), "+CME ERROR: %s",
-		    at_cme_text(code));
+		    at_err_text(code) != NULL ? at_err_text(code) : "unknown");
 		break;
 	default:
 		snprintf(text, sizeof(text), "ERROR");

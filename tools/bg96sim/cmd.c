@@ -320,6 +320,11 @@ modem_deregister(long secs)
 	evtimer_add(ev_rereg, &tv);
 }
 
+/*
+ * The handlers below see only the forms and argument counts their line
+ * of cmd_table accepts; the test form's fixed answer is the table's too.
+ */
+
 /* AT, ATE0, ATE1, AT&D0, AT&W: nothing to do but OK. */
 static void
 cmd_at(struct at_cmd *c)
@@ -353,14 +358,7 @@ cmd_qpowd(struct at_cmd *c)
 {
 	long	 mode = 1;
 
-	if (c->kind == AT_TEST) {
-		at_info("+QPOWD: (0,1)");
-		at_ok();
-		return;
-	}
-	if ((c->kind != AT_EXEC && c->kind != AT_SET) ||
-	    (c->kind == AT_SET && (c->nargs != 1 ||
-	    at_arg_int(c, 0, 0, 1, &mode) == -1))) {
+	if (c->kind == AT_SET && at_arg_int(c, 0, 0, 1, &mode) == -1) {
 		at_error();
 		return;
 	}
@@ -380,57 +378,37 @@ cmd_ati(struct at_cmd *c)
 static void
 cmd_gmi(struct at_cmd *c)
 {
-	if (c->kind == AT_EXEC) {
-		if (strcmp(c->name, "AT+GMI") == 0)
-			at_info("Quectel");
-		else if (strcmp(c->name, "AT+GMM") == 0)
-			at_info("BG96");
-		else
-			at_info("Revision: %s", MODEM_REVISION);
-	} else if (c->kind != AT_TEST) {
-		at_error();
-		return;
-	}
+	if (strcmp(c->name, "AT+GMI") == 0)
+		at_info("Quectel");
+	else if (strcmp(c->name, "AT+GMM") == 0)
+		at_info("BG96");
+	else
+		at_info("Revision: %s", MODEM_REVISION);
 	at_ok();
 }
 
 static void
 cmd_gsn(struct at_cmd *c)
 {
-	if (c->kind == AT_EXEC)
-		at_info("%s", MODEM_IMEI);
-	else if (c->kind != AT_TEST) {
-		at_error();
-		return;
-	}
+	at_info("%s", MODEM_IMEI);
 	at_ok();
 }
 
 static void
 cmd_qccid(struct at_cmd *c)
 {
-	if (c->kind == AT_EXEC) {
-		if (m.cfun != 1) {
-			at_cme(13);
-			return;
-		}
-		at_info("+QCCID: %s", MODEM_ICCID);
-	} else if (c->kind != AT_TEST) {
-		at_error();
+	if (m.cfun != 1) {
+		at_cme(13);
 		return;
 	}
+	at_info("+QCCID: %s", MODEM_ICCID);
 	at_ok();
 }
 
 static void
 cmd_qgmr(struct at_cmd *c)
 {
-	if (c->kind == AT_EXEC)
-		at_info("%s", MODEM_QGMR);
-	else if (c->kind != AT_TEST) {
-		at_error();
-		return;
-	}
+	at_info("%s", MODEM_QGMR);
 	at_ok();
 }
 
@@ -441,7 +419,7 @@ cmd_cmee(struct at_cmd *c)
 
 	switch (c->kind) {
 	case AT_SET:
-		if (c->nargs != 1 || at_arg_int(c, 0, 0, 2, &n) == -1) {
+		if (at_arg_int(c, 0, 0, 2, &n) == -1) {
 			at_error();
 			return;
 		}
@@ -450,10 +428,7 @@ cmd_cmee(struct at_cmd *c)
 	case AT_READ:
 		at_info("+CMEE: %d", m.cmee);
 		break;
-	case AT_TEST:
-		at_info("+CMEE: (0-2)");
-		break;
-	case AT_EXEC:
+	default:
 		m.cmee = 0;
 		break;
 	}
@@ -465,26 +440,18 @@ cmd_ifc(struct at_cmd *c)
 {
 	long	 a, b;
 
-	switch (c->kind) {
-	case AT_SET:
-		if (c->nargs != 2 || at_arg_int(c, 0, 0, 2, &a) == -1 ||
-		    at_arg_int(c, 1, 0, 2, &b) == -1 || a == 1 || b == 1) {
-			at_error();
-			return;
-		}
-		m.ifc_dce = (int)a;
-		m.ifc_dte = (int)b;
-		break;
-	case AT_READ:
+	if (c->kind == AT_READ) {
 		at_info("+IFC: %d,%d", m.ifc_dce, m.ifc_dte);
-		break;
-	case AT_TEST:
-		at_info("+IFC: (0,2),(0,2)");
-		break;
-	case AT_EXEC:
+		at_ok();
+		return;
+	}
+	if (at_arg_int(c, 0, 0, 2, &a) == -1 ||
+	    at_arg_int(c, 1, 0, 2, &b) == -1 || a == 1 || b == 1) {
 		at_error();
 		return;
 	}
+	m.ifc_dce = (int)a;
+	m.ifc_dte = (int)b;
 	at_ok();
 }
 
@@ -496,100 +463,64 @@ cmd_ipr(struct at_cmd *c)
 	size_t	 i;
 	long	 r;
 
-	switch (c->kind) {
-	case AT_SET:
-		if (at_arg_int(c, 0, 0, 4000000, &r) == -1) {
-			at_error();
-			return;
-		}
-		for (i = 0; i < sizeof(rates) / sizeof(rates[0]); i++)
-			if (rates[i] == r)
-				break;
-		if (i == sizeof(rates) / sizeof(rates[0])) {
-			at_error();
-			return;
-		}
-		log_msg("AT+IPR=%ld ignored: the emulated line keeps its rate",
-		    r);
-		break;
-	case AT_READ:
+	if (c->kind == AT_READ) {
 		at_info("+IPR: %ld", opts.baud > 0 ? opts.baud : 115200);
-		break;
-	case AT_TEST:
-		at_info("+IPR: (),(9600,19200,38400,57600,115200,230400,"
-		    "460800,921600)");
-		break;
-	case AT_EXEC:
+		at_ok();
+		return;
+	}
+	if (at_arg_int(c, 0, 0, 4000000, &r) == -1) {
 		at_error();
 		return;
 	}
+	for (i = 0; i < sizeof(rates) / sizeof(rates[0]); i++)
+		if (rates[i] == r)
+			break;
+	if (i == sizeof(rates) / sizeof(rates[0])) {
+		at_error();
+		return;
+	}
+	log_msg("AT+IPR=%ld ignored: the emulated line keeps its rate", r);
 	at_ok();
 }
 
 static void
 cmd_cpin(struct at_cmd *c)
 {
-	switch (c->kind) {
-	case AT_READ:
-		at_info("+CPIN: READY");
-		break;
-	case AT_TEST:
-		break;
-	case AT_SET:
+	if (c->kind == AT_SET) {
 		at_cme(3);	/* no PIN is asked for */
 		return;
-	case AT_EXEC:
-		at_error();
-		return;
 	}
+	at_info("+CPIN: READY");
 	at_ok();
 }
 
 static void
 cmd_csq(struct at_cmd *c)
 {
-	if (c->kind == AT_EXEC) {
-		if (m.cfun == 1)
-			at_info("+CSQ: 20,99");
-		else
-			at_info("+CSQ: 99,99");
-	} else if (c->kind == AT_TEST)
-		at_info("+CSQ: (0-31,99),(0-7,99)");
-	else {
-		at_error();
-		return;
-	}
+	if (m.cfun == 1)
+		at_info("+CSQ: 20,99");
+	else
+		at_info("+CSQ: 99,99");
 	at_ok();
 }
 
 static void
 cmd_qcsq(struct at_cmd *c)
 {
-	if (c->kind == AT_EXEC) {
-		if (modem_registered())
-			at_info("+QCSQ: \"CAT-M1\",-73,-102,165,-12");
-		else
-			at_info("+QCSQ: \"NOSERVICE\"");
-	} else if (c->kind != AT_TEST) {
-		at_error();
-		return;
-	}
+	if (modem_registered())
+		at_info("+QCSQ: \"CAT-M1\",-73,-102,165,-12");
+	else
+		at_info("+QCSQ: \"NOSERVICE\"");
 	at_ok();
 }
 
 static void
 cmd_qnwinfo(struct at_cmd *c)
 {
-	if (c->kind == AT_EXEC) {
-		if (modem_registered())
-			at_info("+QNWINFO: \"CAT-M1\",\"26201\","
-			    "\"LTE BAND 20\",6300");
-		else
-			at_info("+QNWINFO: No Service");
-	} else if (c->kind != AT_TEST) {
-		at_error();
-		return;
-	}
+	if (modem_registered())
+		at_info("+QNWINFO: \"CAT-M1\",\"26201\",\"LTE BAND 20\",6300");
+	else
+		at_info("+QNWINFO: No Service");
 	at_ok();
 }
 
@@ -612,13 +543,10 @@ cmd_cops(struct at_cmd *c)
 			return;
 		}
 		break;
-	case AT_TEST:
+	default:
 		at_info("+COPS: (1,\"%s\",\"%s\",\"26201\",%d),,(0-4),(0-2)",
 		    MODEM_OPERATOR, MODEM_OPERATOR, MODEM_ACT);
 		break;
-	case AT_EXEC:
-		at_error();
-		return;
 	}
 	at_ok();
 }
@@ -638,8 +566,7 @@ cmd_creg(struct at_cmd *c)
 		k = REG_CEREG;
 	switch (c->kind) {
 	case AT_SET:
-		if (c->nargs != 1 || at_arg_int(c, 0, 0,
-		    k == REG_CEREG ? 5 : 2, &n) == -1) {
+		if (at_arg_int(c, 0, 0, k == REG_CEREG ? 5 : 2, &n) == -1) {
 			at_error();
 			return;
 		}
@@ -649,12 +576,9 @@ cmd_creg(struct at_cmd *c)
 		reg_format(buf, sizeof(buf), k, 1);
 		at_info("%s", buf);
 		break;
-	case AT_TEST:
+	default:
 		at_info("%s: (0-%d)", reg_prefix[k], k == REG_CEREG ? 5 : 2);
 		break;
-	case AT_EXEC:
-		at_error();
-		return;
 	}
 	at_ok();
 }
@@ -664,14 +588,8 @@ cmd_qurccfg(struct at_cmd *c)
 {
 	const char	*what, *port;
 
-	if (c->kind == AT_TEST) {
-		at_info("+QURCCFG: \"urcport\",(\"usbat\",\"usbmodem\","
-		    "\"uart1\")");
-		at_ok();
-		return;
-	}
-	if (c->kind != AT_SET || (what = at_arg_str(c, 0)) == NULL ||
-	    strcasecmp(what, "urcport") != 0 || c->nargs > 2) {
+	if ((what = at_arg_str(c, 0)) == NULL ||
+	    strcasecmp(what, "urcport") != 0) {
 		at_error();
 		return;
 	}
@@ -713,13 +631,7 @@ cmd_qicsgp(struct at_cmd *c)
 	struct pdp_ctx	 tmp, *x;
 	long		 cid, type, auth;
 
-	if (c->kind == AT_TEST) {
-		at_info("+QICSGP: (1-16),(1-3),<APN>,<username>,<password>,"
-		    "(0-3)");
-		at_ok();
-		return;
-	}
-	if (c->kind != AT_SET || at_arg_int(c, 0, 1, SIM_NCTX, &cid) == -1) {
+	if (at_arg_int(c, 0, 1, SIM_NCTX, &cid) == -1) {
 		at_error();
 		return;
 	}
@@ -774,24 +686,14 @@ cmd_qiact(struct at_cmd *c)
 	long	 cid;
 	int	 i;
 
-	switch (c->kind) {
-	case AT_READ:
+	if (c->kind == AT_READ) {
 		for (i = 1; i <= SIM_NCTX; i++)
 			if (m.ctx[i].active)
 				ctx_line(i);
 		at_ok();
 		return;
-	case AT_TEST:
-		at_info("+QIACT: (1-16)");
-		at_ok();
-		return;
-	case AT_EXEC:
-		at_error();
-		return;
-	case AT_SET:
-		break;
 	}
-	if (c->nargs != 1 || at_arg_int(c, 0, 1, SIM_NCTX, &cid) == -1) {
+	if (at_arg_int(c, 0, 1, SIM_NCTX, &cid) == -1) {
 		at_error();
 		return;
 	}
@@ -815,13 +717,7 @@ cmd_qideact(struct at_cmd *c)
 {
 	long	 cid;
 
-	if (c->kind == AT_TEST) {
-		at_info("+QIDEACT: (1-16)");
-		at_ok();
-		return;
-	}
-	if (c->kind != AT_SET || c->nargs != 1 ||
-	    at_arg_int(c, 0, 1, SIM_NCTX, &cid) == -1) {
+	if (at_arg_int(c, 0, 1, SIM_NCTX, &cid) == -1) {
 		at_error();
 		return;
 	}
@@ -832,55 +728,12 @@ cmd_qideact(struct at_cmd *c)
 }
 
 static void
-cmd_qicfg(struct at_cmd *c)
-{
-	/* Settings are accepted and ignored (they vary by firmware). */
-	at_ok();
-}
-
-static const char *
-qi_error_text(int code)
-{
-	switch (code) {
-	case 0:
-		return "operation success";
-	case 552:
-		return "invalid parameters";
-	case 554:
-		return "create socket failed";
-	case 555:
-		return "operation not supported";
-	case 556:
-		return "socket bind failed";
-	case 557:
-		return "socket listen failed";
-	case 561:
-		return "open PDP context failed";
-	case 563:
-		return "socket identity has been used";
-	case 565:
-		return "DNS parse failed";
-	case 566:
-		return "socket connect failed";
-	case 567:
-		return "socket has been closed";
-	case 572:
-		return "operation not allowed";
-	default:
-		return "unknown error";
-	}
-}
-
-static void
 cmd_qigeterror(struct at_cmd *c)
 {
-	if (c->kind == AT_EXEC)
-		at_info("+QIGETERROR: %d,%s", m.last_err,
-		    qi_error_text(m.last_err));
-	else if (c->kind != AT_TEST) {
-		at_error();
-		return;
-	}
+	const char	*text = at_err_text(m.last_err);
+
+	at_info("+QIGETERROR: %d,%s", m.last_err,
+	    text != NULL ? text : "unknown error");
 	at_ok();
 }
 
@@ -890,22 +743,12 @@ cmd_cfun(struct at_cmd *c)
 	long	 fun, rst = 0;
 	int	 i;
 
-	switch (c->kind) {
-	case AT_READ:
+	if (c->kind == AT_READ) {
 		at_info("+CFUN: %d", m.cfun);
 		at_ok();
 		return;
-	case AT_TEST:
-		at_info("+CFUN: (0,1,4),(0-1)");
-		at_ok();
-		return;
-	case AT_EXEC:
-		at_error();
-		return;
-	case AT_SET:
-		break;
 	}
-	if (c->nargs > 2 || at_arg_int(c, 0, 0, 4, &fun) == -1 ||
+	if (at_arg_int(c, 0, 0, 4, &fun) == -1 ||
 	    (fun != 0 && fun != 1 && fun != 4) ||
 	    (c->nargs == 2 && at_arg_int(c, 1, 0, 1, &rst) == -1)) {
 		at_error();
@@ -943,12 +786,7 @@ cmd_qidnsgip(struct at_cmd *c)
 	char			 ip[INET6_ADDRSTRLEN];
 	long			 cid;
 
-	if (c->kind == AT_TEST) {
-		at_ok();
-		return;
-	}
-	if (c->kind != AT_SET || c->nargs != 2 ||
-	    at_arg_int(c, 0, 1, SIM_NCTX, &cid) == -1 ||
+	if (at_arg_int(c, 0, 1, SIM_NCTX, &cid) == -1 ||
 	    (name = at_arg_str(c, 1)) == NULL) {
 		at_tcpip_error(552);
 		return;
@@ -973,57 +811,115 @@ cmd_qidnsgip(struct at_cmd *c)
 	at_urc("+QIURC: \"dnsgip\",\"%s\"", ip);
 }
 
-static const struct {
+/*
+ * The command table: the one skeleton of every command.  A line says
+ * which forms its handler answers (any other form is an error), how many
+ * arguments its set form takes (other counts are an error), the test
+ * form's answer when it is fixed (the line, or "" for a bare OK; NULL:
+ * the handler answers it, if its forms include it), and which error a
+ * wrong form or count gets (0: ERROR; else that TCP/IP error, ERROR or
+ * +CME ERROR: 5xx).
+ */
+#define F_EXEC	(1U << AT_EXEC)
+#define F_READ	(1U << AT_READ)
+#define F_TEST	(1U << AT_TEST)
+#define F_SET	(1U << AT_SET)
+#define F_ANY	(F_EXEC | F_READ | F_TEST | F_SET)
+#define NARGS	SIM_MAXARGS
+
+static const struct cmd_def {
 	const char	*name;
+	unsigned int	 forms;
+	int		 min_args;
+	int		 max_args;
+	const char	*test;
+	int		 err;
 	void		(*fn)(struct at_cmd *);
 } cmd_table[] = {
-	{ "AT",			cmd_at },
-	{ "ATE",		cmd_ate },
-	{ "ATE0",		cmd_ate },
-	{ "ATE1",		cmd_ate },
-	{ "ATI",		cmd_ati },
-	{ "AT&D",		cmd_at },
-	{ "AT&D0",		cmd_at },
-	{ "AT&D1",		cmd_at },
-	{ "AT&D2",		cmd_at },
-	{ "AT&W",		cmd_at },
-	{ "ATZ",		cmd_atz },
-	{ "ATZ0",		cmd_atz },
-	{ "AT&F",		cmd_atz },
-	{ "AT&F0",		cmd_atz },
-	{ "AT+QPOWD",		cmd_qpowd },
-	{ "AT+GMI",		cmd_gmi },
-	{ "AT+GMM",		cmd_gmi },
-	{ "AT+GMR",		cmd_gmi },
-	{ "AT+GSN",		cmd_gsn },
-	{ "AT+CGSN",		cmd_gsn },
-	{ "AT+QCCID",		cmd_qccid },
-	{ "AT+QGMR",		cmd_qgmr },
-	{ "AT+CMEE",		cmd_cmee },
-	{ "AT+IFC",		cmd_ifc },
-	{ "AT+IPR",		cmd_ipr },
-	{ "AT+CPIN",		cmd_cpin },
-	{ "AT+CSQ",		cmd_csq },
-	{ "AT+QCSQ",		cmd_qcsq },
-	{ "AT+QNWINFO",		cmd_qnwinfo },
-	{ "AT+COPS",		cmd_cops },
-	{ "AT+CREG",		cmd_creg },
-	{ "AT+CGREG",		cmd_creg },
-	{ "AT+CEREG",		cmd_creg },
-	{ "AT+QURCCFG",		cmd_qurccfg },
-	{ "AT+QICSGP",		cmd_qicsgp },
-	{ "AT+QIACT",		cmd_qiact },
-	{ "AT+QIDEACT",		cmd_qideact },
-	{ "AT+QICFG",		cmd_qicfg },
-	{ "AT+QIGETERROR",	cmd_qigeterror },
-	{ "AT+CFUN",		cmd_cfun },
-	{ "AT+QIDNSGIP",	cmd_qidnsgip },
-	{ "AT+QIOPEN",		cmd_qiopen },
-	{ "AT+QICLOSE",		cmd_qiclose },
-	{ "AT+QISEND",		cmd_qisend },
-	{ "AT+QIRD",		cmd_qird },
-	{ "AT+QISTATE",		cmd_qistate },
+	{ "AT",		F_ANY,	0, NARGS, NULL, 0,	cmd_at },
+	{ "ATE",	F_ANY,	0, NARGS, NULL, 0,	cmd_ate },
+	{ "ATE0",	F_ANY,	0, NARGS, NULL, 0,	cmd_ate },
+	{ "ATE1",	F_ANY,	0, NARGS, NULL, 0,	cmd_ate },
+	{ "ATI",	F_ANY,	0, NARGS, NULL, 0,	cmd_ati },
+	{ "AT&D",	F_ANY,	0, NARGS, NULL, 0,	cmd_at },
+	{ "AT&D0",	F_ANY,	0, NARGS, NULL, 0,	cmd_at },
+	{ "AT&D1",	F_ANY,	0, NARGS, NULL, 0,	cmd_at },
+	{ "AT&D2",	F_ANY,	0, NARGS, NULL, 0,	cmd_at },
+	{ "AT&W",	F_ANY,	0, NARGS, NULL, 0,	cmd_at },
+	{ "ATZ",	F_ANY,	0, NARGS, NULL, 0,	cmd_atz },
+	{ "ATZ0",	F_ANY,	0, NARGS, NULL, 0,	cmd_atz },
+	{ "AT&F",	F_ANY,	0, NARGS, NULL, 0,	cmd_atz },
+	{ "AT&F0",	F_ANY,	0, NARGS, NULL, 0,	cmd_atz },
+	{ "AT+QPOWD",	F_EXEC | F_SET, 1, 1, "+QPOWD: (0,1)", 0, cmd_qpowd },
+	{ "AT+GMI",	F_EXEC,	0, 0, "", 0,		cmd_gmi },
+	{ "AT+GMM",	F_EXEC,	0, 0, "", 0,		cmd_gmi },
+	{ "AT+GMR",	F_EXEC,	0, 0, "", 0,		cmd_gmi },
+	{ "AT+GSN",	F_EXEC,	0, 0, "", 0,		cmd_gsn },
+	{ "AT+CGSN",	F_EXEC,	0, 0, "", 0,		cmd_gsn },
+	{ "AT+QCCID",	F_EXEC,	0, 0, "", 0,		cmd_qccid },
+	{ "AT+QGMR",	F_EXEC,	0, 0, "", 0,		cmd_qgmr },
+	{ "AT+CMEE",	F_EXEC | F_READ | F_SET, 1, 1, "+CMEE: (0-2)", 0,
+	    cmd_cmee },
+	{ "AT+IFC",	F_READ | F_SET, 2, 2, "+IFC: (0,2),(0,2)", 0,
+	    cmd_ifc },
+	{ "AT+IPR",	F_READ | F_SET, 1, NARGS, "+IPR: (),(9600,19200,"
+	    "38400,57600,115200,230400,460800,921600)", 0, cmd_ipr },
+	{ "AT+CPIN",	F_READ | F_SET, 0, NARGS, "", 0,	cmd_cpin },
+	{ "AT+CSQ",	F_EXEC,	0, 0, "+CSQ: (0-31,99),(0-7,99)", 0,
+	    cmd_csq },
+	{ "AT+QCSQ",	F_EXEC,	0, 0, "", 0,		cmd_qcsq },
+	{ "AT+QNWINFO",	F_EXEC,	0, 0, "", 0,		cmd_qnwinfo },
+	{ "AT+COPS",	F_READ | F_TEST | F_SET, 1, NARGS, NULL, 0,
+	    cmd_cops },
+	{ "AT+CREG",	F_READ | F_TEST | F_SET, 1, 1, NULL, 0, cmd_creg },
+	{ "AT+CGREG",	F_READ | F_TEST | F_SET, 1, 1, NULL, 0, cmd_creg },
+	{ "AT+CEREG",	F_READ | F_TEST | F_SET, 1, 1, NULL, 0, cmd_creg },
+	{ "AT+QURCCFG",	F_SET,	1, 2, "+QURCCFG: \"urcport\",(\"usbat\","
+	    "\"usbmodem\",\"uart1\")", 0, cmd_qurccfg },
+	{ "AT+QICSGP",	F_SET,	1, 6, "+QICSGP: (1-16),(1-3),<APN>,"
+	    "<username>,<password>,(0-3)", 0, cmd_qicsgp },
+	{ "AT+QIACT",	F_READ | F_SET, 1, 1, "+QIACT: (1-16)", 0,
+	    cmd_qiact },
+	{ "AT+QIDEACT",	F_SET,	1, 1, "+QIDEACT: (1-16)", 0, cmd_qideact },
+	/* Settings are accepted and ignored (they vary by firmware). */
+	{ "AT+QICFG",	F_ANY,	0, NARGS, NULL, 0,	cmd_at },
+	{ "AT+QIGETERROR", F_EXEC, 0, 0, "", 0,		cmd_qigeterror },
+	{ "AT+CFUN",	F_READ | F_SET, 1, 2, "+CFUN: (0,1,4),(0-1)", 0,
+	    cmd_cfun },
+	{ "AT+QIDNSGIP", F_SET,	2, 2, "", 552,		cmd_qidnsgip },
+	{ "AT+QIOPEN",	F_SET,	5, 7, "+QIOPEN: (1-16),(0-11),\"TCP/UDP/"
+	    "TCP LISTENER/UDP SERVICE\",\"<IP_address>/<domain_name>\","
+	    "<remote_port>,<local_port>,(0-2)", 552, cmd_qiopen },
+	{ "AT+QICLOSE",	F_SET,	1, 2, "+QICLOSE: (0-11),(0-65535)", 552,
+	    cmd_qiclose },
+	{ "AT+QISEND",	F_SET,	1, 4, "+QISEND: (0-11),(0-1460)", 552,
+	    cmd_qisend },
+	{ "AT+QIRD",	F_SET,	1, 2, "+QIRD: (0-11),(0-1500)", 552,
+	    cmd_qird },
+	{ "AT+QISTATE",	F_EXEC | F_READ | F_SET, 2, 2, "", 552,
+	    cmd_qistate },
 };
+
+/* The one skeleton: the table's form, count and test answers, then fn. */
+static void
+cmd_run(const struct cmd_def *d, struct at_cmd *c)
+{
+	if (c->kind == AT_TEST && d->test != NULL) {
+		if (*d->test != '\0')
+			at_info("%s", d->test);
+		at_ok();
+		return;
+	}
+	if (!(d->forms & (1U << c->kind)) || (c->kind == AT_SET &&
+	    (c->nargs < d->min_args || c->nargs > d->max_args))) {
+		if (d->err != 0)
+			at_tcpip_error(d->err);
+		else
+			at_error();
+		return;
+	}
+	d->fn(c);
+}
 
 void
 cmd_dispatch(struct at_cmd *c)
@@ -1032,7 +928,7 @@ cmd_dispatch(struct at_cmd *c)
 
 	for (i = 0; i < sizeof(cmd_table) / sizeof(cmd_table[0]); i++) {
 		if (strcmp(cmd_table[i].name, c->name) == 0) {
-			cmd_table[i].fn(c);
+			cmd_run(&cmd_table[i], c);
 			return;
 		}
 	}

@@ -173,6 +173,8 @@ void		 at_error(void);
 void		 at_cme(int);
 /* TCP/IP failure: ERROR, or +CME ERROR: 5xx with QUIRK_CME_TCPIP. */
 void		 at_tcpip_error(int);
+/* The name of a +CME ERROR or TCP/IP error code; NULL if unknown. */
+const char	*at_err_text(int);
 void		 at_prompt(size_t, void (*)(const uint8_t *, size_t, void *),
 		    void *);
 void		 at_urc(const char *, ...)

@@ -156,6 +156,19 @@ slot_set_silence(int on)
 	log_msg("qiopen-silence %s", on ? "on" : "off");
 }
 
+/*
+ * The one writer of a slot's state.  Its life: FREE -> OPENING
+ * (AT+QIOPEN) -> CONNECTED or LISTENING (the open completed), or FREE ->
+ * CONNECTED (an accepted TCP INCOMING); CONNECTED -> CLOSING (the remote
+ * closed) and any -> CLOSING (the context went down); any -> FREE
+ * (AT+QICLOSE, AT+QIDEACT, a failed open, a reboot).
+ */
+static void
+slot_set_state(struct slot *s, enum slot_state state)
+{
+	s->state = state;
+}
+
 static int
 slot_attach(struct slot *s, int fd)
 {
@@ -230,7 +243,7 @@ slot_free(struct slot *s)
 		TAILQ_REMOVE(&s->dq, d, entry);
 		free(d);
 	}
-	s->state = SLOT_FREE;
+	slot_set_state(s, SLOT_FREE);
 	s->rx_len = 0;
 	s->closing = 0;
 	s->silent = 0;
@@ -285,7 +298,7 @@ slot_ctx_down(int cid, int free_them)
 			slot_free(s);
 		else {
 			slot_release_fd(s);
-			s->state = SLOT_CLOSING;
+			slot_set_state(s, SLOT_CLOSING);
 			log_msg("slot %d: context %d down, state 4", s->id, cid);
 		}
 	}
@@ -418,7 +431,8 @@ slot_open_done(struct slot *s)
 		log_msg("slot %d: open, +QIOPEN withheld", s->id);
 		return;
 	}
-	s->state = s->type == SLOT_LISTENER ? SLOT_LISTENING : SLOT_CONNECTED;
+	slot_set_state(s, s->type == SLOT_LISTENER ? SLOT_LISTENING :
+	    SLOT_CONNECTED);
 	modem_set_error(0);
 	at_urc("+QIOPEN: %d,0", s->id);
 	slot_read_on(s);
@@ -523,7 +537,7 @@ slot_remote_closed(struct slot *s, const char *why)
 		return;
 	log_msg("slot %d: remote closed (%s)", s->id, why);
 	slot_read_off(s);
-	s->state = SLOT_CLOSING;
+	slot_set_state(s, SLOT_CLOSING);
 	if (opts.quirks & QUIRK_CLOSED_IN_RESP) {
 		/*
 		 * The URC is owed from now on, and comes inside the next
@@ -752,7 +766,7 @@ slot_accept(struct slot *ls)
 		return;
 	}
 	s->type = SLOT_INCOMING;
-	s->state = SLOT_CONNECTED;
+	slot_set_state(s, SLOT_CONNECTED);
 	s->ctx = ls->ctx;
 	s->access = 0;		/* accepted sockets are in buffer mode */
 	s->server = ls->id;
@@ -870,15 +884,7 @@ cmd_qiopen(struct at_cmd *c)
 	const char	*tname, *host;
 	long		 cid, id, rport, lport = 0, access = 0;
 
-	if (c->kind == AT_TEST) {
-		at_info("+QIOPEN: (1-16),(0-11),\"TCP/UDP/TCP LISTENER/UDP "
-		    "SERVICE\",\"<IP_address>/<domain_name>\",<remote_port>,"
-		    "<local_port>,(0-2)");
-		at_ok();
-		return;
-	}
-	if (c->kind != AT_SET || c->nargs < 5 || c->nargs > 7 ||
-	    at_arg_int(c, 0, 1, SIM_NCTX, &cid) == -1 ||
+	if (at_arg_int(c, 0, 1, SIM_NCTX, &cid) == -1 ||
 	    at_arg_int(c, 1, 0, SIM_NSLOTS - 1, &id) == -1 ||
 	    (tname = at_arg_str(c, 2)) == NULL ||
 	    slot_parse_type(tname, &type) == -1 ||
@@ -908,7 +914,7 @@ cmd_qiopen(struct at_cmd *c)
 		return;
 	}
 	s->type = type;
-	s->state = SLOT_OPENING;
+	slot_set_state(s, SLOT_OPENING);
 	s->ctx = (int)cid;
 	s->access = (int)access;
 	s->rport = (int)rport;
@@ -945,13 +951,7 @@ cmd_qiclose(struct at_cmd *c)
 	struct slot	*s;
 	long		 id, tmo = SLOT_CLOSE_TIMEOUT;
 
-	if (c->kind == AT_TEST) {
-		at_info("+QICLOSE: (0-11),(0-65535)");
-		at_ok();
-		return;
-	}
-	if (c->kind != AT_SET || c->nargs > 2 ||
-	    at_arg_int(c, 0, 0, SIM_NSLOTS - 1, &id) == -1 ||
+	if (at_arg_int(c, 0, 0, SIM_NSLOTS - 1, &id) == -1 ||
 	    (c->nargs == 2 && at_arg_int(c, 1, 0, 65535, &tmo) == -1)) {
 		at_tcpip_error(552);
 		return;
@@ -1027,6 +1027,22 @@ slot_payload(const uint8_t *data, size_t len, void *arg)
 	at_final("SEND OK");
 }
 
+/*
+ * A QISEND or QIRD length: beyond the reference's bound it is the host's
+ * protocol violation; out of range either way, error 552.
+ */
+static int
+slot_check_len(const char *cmd, long len, long max)
+{
+	if (len > max)
+		sim_violation("%s length %ld > %ld", cmd, len, max);
+	if (len > max || len < 0) {
+		at_tcpip_error(552);
+		return -1;
+	}
+	return 0;
+}
+
 void
 cmd_qisend(struct at_cmd *c)
 {
@@ -1035,13 +1051,7 @@ cmd_qisend(struct at_cmd *c)
 	long		 id, len, port;
 	int		 ok;
 
-	if (c->kind == AT_TEST) {
-		at_info("+QISEND: (0-11),(0-1460)");
-		at_ok();
-		return;
-	}
-	if (c->kind != AT_SET ||
-	    at_arg_int(c, 0, 0, SIM_NSLOTS - 1, &id) == -1) {
+	if (at_arg_int(c, 0, 0, SIM_NSLOTS - 1, &id) == -1) {
 		at_tcpip_error(552);
 		return;
 	}
@@ -1055,15 +1065,8 @@ cmd_qisend(struct at_cmd *c)
 		at_tcpip_error(552);
 		return;
 	}
-	if (len > SIM_MAXSEND) {
-		sim_violation("AT+QISEND length %ld > %d", len, SIM_MAXSEND);
-		at_tcpip_error(552);
+	if (slot_check_len("AT+QISEND", len, SIM_MAXSEND) == -1)
 		return;
-	}
-	if (len < 0) {
-		at_tcpip_error(552);
-		return;
-	}
 	s = &slots[id];
 	slot_closed_due(s);
 	if (c->nargs == 2 && len == 0) {
@@ -1130,26 +1133,13 @@ cmd_qird(struct at_cmd *c)
 	size_t		 n;
 	int		 counters = 0;
 
-	if (c->kind == AT_TEST) {
-		at_info("+QIRD: (0-11),(0-1500)");
-		at_ok();
-		return;
-	}
-	if (c->kind != AT_SET || c->nargs > 2 ||
-	    at_arg_int(c, 0, 0, SIM_NSLOTS - 1, &id) == -1 ||
+	if (at_arg_int(c, 0, 0, SIM_NSLOTS - 1, &id) == -1 ||
 	    (c->nargs == 2 && at_arg_int(c, 1, LONG_MIN, LONG_MAX, &len) == -1)) {
 		at_tcpip_error(552);
 		return;
 	}
-	if (len > SIM_MAXREAD) {
-		sim_violation("AT+QIRD length %ld > %d", len, SIM_MAXREAD);
-		at_tcpip_error(552);
+	if (slot_check_len("AT+QIRD", len, SIM_MAXREAD) == -1)
 		return;
-	}
-	if (len < 0) {
-		at_tcpip_error(552);
-		return;
-	}
 	if (c->nargs == 2 && len == 0)
 		counters = 1;
 	s = &slots[id];
@@ -1217,22 +1207,13 @@ cmd_qistate(struct at_cmd *c)
 	long	 mode, arg = -1;
 	int	 i;
 
-	switch (c->kind) {
-	case AT_TEST:
-		at_ok();
-		return;
-	case AT_EXEC:
-	case AT_READ:
+	if (c->kind != AT_SET)
 		mode = -1;
-		break;
-	case AT_SET:
-		if (c->nargs != 2 || at_arg_int(c, 0, 0, 1, &mode) == -1 ||
-		    at_arg_int(c, 1, mode == 0 ? 1 : 0, mode == 0 ?
-		    SIM_NCTX : SIM_NSLOTS - 1, &arg) == -1) {
-			at_tcpip_error(552);
-			return;
-		}
-		break;
+	else if (at_arg_int(c, 0, 0, 1, &mode) == -1 ||
+	    at_arg_int(c, 1, mode == 0 ? 1 : 0, mode == 0 ?
+	    SIM_NCTX : SIM_NSLOTS - 1, &arg) == -1) {
+		at_tcpip_error(552);
+		return;
 	}
 	for (i = 0; i < SIM_NSLOTS; i++) {
 		if (slots[i].state == SLOT_FREE)
