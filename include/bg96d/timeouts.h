@@ -78,6 +78,34 @@ enum tmo_kind {
  */
 #define ESCAPE_GUARD_MS		1000
 
+/*
+ * AT+QICFG="transwaittm" (x 100 ms, ref. 5.10: 0..20): the module sends
+ * a partial transparent-mode packet after this idle time.  2 (200 ms)
+ * is the module's own default: short enough for interactive traffic,
+ * long enough that a client's burst written in several pieces still
+ * leaves as few packets.
+ */
+#define TRANSWAITTM_DEF		2
+
+/*
+ * A client's own "+++" must never escape data mode (ref. 5.11: 1 s of
+ * silence, "+++", 1 s of silence).  A write of '+' bytes alone after
+ * PLUS_QUIET_MS without a write is at risk: silence is measured where
+ * we write, and bytes still queued only shorten the silence the modem
+ * sees, so half the guard time leaves room for a modem that measures
+ * its guard coarsely.  The third such '+' waits until PLUS_SPACE_MS
+ * after the previous write (or for the client's next bytes), so no
+ * three '+' ever stand together between two guard silences.
+ */
+#define PLUS_QUIET_MS		(ESCAPE_GUARD_MS / 2)
+#define PLUS_SPACE_MS		(ESCAPE_GUARD_MS + 200)
+
+/*
+ * Data mode, upstream: no more client bytes are taken while this many
+ * are waiting for the serial line (about 0.35 s at 115200 bit/s).
+ */
+#define LINE_OUT_MAX		4096
+
 /* AT+QIACT refused this many times in a row: restart the modem. */
 #define QIACT_TRIES		3
 #define QIACT_RETRY_MS		5000
