@@ -54,10 +54,23 @@ struct atq_job {
 	bool			 dead;		/* deleted while running */
 };
 
-/* What the modem writes to end data mode (ref. 5.11). */
-static const char atq_no_carrier[] = "\r\nNO CARRIER\r\n";
-static const char atq_escape_ok[] = "\r\nOK\r\n";
-#define ATQ_HELD_MAX	(sizeof(atq_no_carrier) - 1)
+/*
+ * What the modem writes to end data mode (ref. 5.11): "NO CARRIER" (the
+ * remote closed), the "OK" to our "+++", and a restart's URCs (ref.
+ * 2.1): a modem that rebooted is in command mode, and only these tell.
+ */
+static const struct atq_result_text {
+	const char	*text;
+	const char	*why;		/* atq_borrower_ops.returned */
+	const char	*urc;		/* then routed as this URC */
+	bool		 after_esc;	/* only after "+++" */
+} atq_data_results[] = {
+	{ "\r\nNO CARRIER\r\n", "NO CARRIER", NULL, false },
+	{ "\r\nOK\r\n", "escaped", NULL, true },
+	{ "\r\nRDY\r\n", "reset", "RDY", false },
+	{ "\r\nPOWERED DOWN\r\n", "reset", "POWERED DOWN", false },
+};
+#define ATQ_HELD_MAX	(sizeof("\r\nPOWERED DOWN\r\n") - 1)
 
 struct atq {
 	struct event_base	*base;
@@ -72,6 +85,7 @@ struct atq {
 	void			*borrower_arg;
 	struct event		*esc_timer;	/* guard times, escape answer */
 	bool			 esc_sent;	/* "+++" written */
+	bool			 rx_held;	/* atq_line_hold(): not reading */
 	long long		 last_tx;	/* last raw write (guard time) */
 	struct event		*hold_timer;	/* held bytes are payload */
 	uint8_t			 held[ATQ_HELD_MAX];	/* maybe a result */
@@ -129,6 +143,7 @@ static const int tmo_default_ms[TMO__COUNT] = {
 	[TMO_QIACT] = TMO_DEF_QIACT * 1000,
 	[TMO_QIDEACT] = TMO_DEF_QIDEACT * 1000,
 	[TMO_QIOPEN] = TMO_DEF_QIOPEN_OK * 1000,
+	[TMO_QIOPEN_CONNECT] = TMO_DEF_QIOPEN_URC * 1000,
 	[TMO_QICLOSE] = TMO_DEF_QICLOSE * 1000,
 	[TMO_PROMPT] = TMO_DEF_PROMPT * 1000,
 	[TMO_SEND] = TMO_DEF_SEND * 1000,
@@ -787,7 +802,13 @@ atq_flush(struct atq *q)
 static void
 atq_write_cb(evutil_socket_t fd, short what, void *arg)
 {
-	atq_flush(arg);
+	struct atq	*q = arg;
+
+	atq_flush(q);
+	/* Data mode: the borrower may write again (atq_line_pending). */
+	if (q->line == ATQ_LINE_DATA && evbuffer_get_length(q->out) == 0 &&
+	    q->borrower.drained != NULL)
+		q->borrower.drained(q->borrower_arg);
 }
 
 static void
@@ -940,6 +961,30 @@ atq_line_write(struct atq *q, const void *data, size_t len)
 }
 
 /*
+ * Backpressure downstream: a borrower whose client does not read stops
+ * the reading of the line; the tty's buffer fills, then RTS/CTS (or
+ * the modem's buffer and the remote's TCP window) take the pressure.
+ */
+void
+atq_line_hold(struct atq *q, bool hold)
+{
+	if (q->fd == -1 || q->detach_pending || q->line == ATQ_LINE_COMMAND ||
+	    q->rx_held == hold)
+		return;
+	q->rx_held = hold;
+	if (hold)
+		event_del(q->rev);
+	else
+		event_add(q->rev, NULL);
+}
+
+size_t
+atq_line_pending(const struct atq *q)
+{
+	return evbuffer_get_length(q->out);
+}
+
+/*
  * Escape: ESCAPE_GUARD_MS with nothing written, "+++", then
  * ESCAPE_GUARD_MS of silence before the modem answers OK (ref. 5.11).
  * Commands submitted meanwhile wait for command mode.
@@ -951,6 +996,10 @@ atq_reclaim_line(struct atq *q)
 		return;
 	q->line = ATQ_LINE_ESCAPING;
 	q->esc_sent = false;
+	if (q->rx_held) {	/* the OK must be read */
+		q->rx_held = false;
+		event_add(q->rev, NULL);
+	}
 	log_debug("modem: taking the line back from socket %d", q->line_id);
 	evtimer_add_ms(q->esc_timer, q->last_tx + ESCAPE_GUARD_MS - now_ms());
 }
@@ -1017,6 +1066,11 @@ atq_line_return(struct atq *q, const char *why, bool resume)
 	q->borrower_arg = NULL;
 	evtimer_del(q->esc_timer);
 	evtimer_del(q->hold_timer);
+	if (q->rx_held) {
+		q->rx_held = false;
+		if (q->fd != -1 && !q->detach_pending)
+			event_add(q->rev, NULL);
+	}
 	if (ops.returned != NULL)
 		ops.returned(arg, why);
 	if (resume)
@@ -1024,30 +1078,34 @@ atq_line_return(struct atq *q, const char *why, bool resume)
 }
 
 /* Is held[0..n) the start of a result that ends data mode? */
-static const char *
+static const struct atq_result_text *
 atq_held_result(const struct atq *q, size_t n)
 {
-	if (memcmp(q->held, atq_no_carrier, n) == 0)
-		return atq_no_carrier;
-	if (q->esc_sent && n < sizeof(atq_escape_ok) &&
-	    memcmp(q->held, atq_escape_ok, n) == 0)
-		return atq_escape_ok;
+	const struct atq_result_text	*r;
+	size_t				 i;
+
+	for (i = 0; i < sizeof(atq_data_results) /
+	    sizeof(atq_data_results[0]); i++) {
+		r = &atq_data_results[i];
+		if ((!r->after_esc || q->esc_sent) && n <= strlen(r->text) &&
+		    memcmp(q->held, r->text, n) == 0)
+			return r;
+	}
 	return NULL;
 }
 
 /*
- * Data mode: bytes from the modem are the socket's, except "NO CARRIER"
- * (the remote closed; the modem is in command mode again) and, after
- * "+++", its "OK".  Bytes that may start one of these are held (for
- * FINAL_LF_WAIT_MS at most: the modem writes a result in one go).
+ * Data mode: bytes from the modem are the socket's, except the results
+ * of atq_data_results[].  Bytes that may start one of these are held
+ * (for FINAL_LF_WAIT_MS at most: the modem writes a result in one go).
  * Returns how many bytes were taken; after a result the rest is
  * command mode's.
  */
 static size_t
 atq_data_in(struct atq *q, const uint8_t *p, size_t len)
 {
-	const char	*res = NULL;
-	size_t		 i, nout = 0;
+	const struct atq_result_text	*res = NULL;
+	size_t				 i, nout = 0;
 
 	for (i = 0; i < len && res == NULL; i++) {
 		q->held[q->nheld++] = p[i];
@@ -1057,16 +1115,17 @@ atq_data_in(struct atq *q, const uint8_t *p, size_t len)
 			q->rawbuf[nout++] = q->held[0];
 			memmove(q->held, q->held + 1, --q->nheld);
 		}
-		if (res != NULL && q->nheld < strlen(res))
+		if (res != NULL && q->nheld < strlen(res->text))
 			res = NULL;	/* a result's start: hold on */
 	}
 	if (nout > 0 && q->borrower.data != NULL)
 		q->borrower.data(q->borrower_arg, q->rawbuf, nout);
 	if (res != NULL) {
-		log_trace("AT< %s", res == atq_no_carrier ? "NO CARRIER" :
-		    "OK");
-		atq_line_return(q, res == atq_no_carrier ? "NO CARRIER" :
-		    "escaped", true);
+		log_trace("AT< %s", res->urc != NULL ? res->urc :
+		    res == &atq_data_results[0] ? "NO CARRIER" : "OK");
+		atq_line_return(q, res->why, res->urc == NULL);
+		if (res->urc != NULL)
+			atq_route_urc(q, res->urc);
 		return i;
 	}
 	if (q->nheld > 0)

@@ -182,6 +182,7 @@ modem_set_conf(struct modem *m, const struct conf *c)
 	atq_set_timeout(m->atq, TMO_QICLOSE, c->timeouts.qiclose * 1000);
 	atq_set_timeout(m->atq, TMO_QIACT, c->timeouts.qiact * 1000);
 	atq_set_timeout(m->atq, TMO_QIDEACT, c->timeouts.qideact * 1000);
+	atq_set_timeout(m->atq, TMO_QIOPEN_CONNECT, c->timeouts.qiopen * 1000);
 }
 
 struct atq *

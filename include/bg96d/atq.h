@@ -172,9 +172,16 @@ struct atq_borrower_ops {
 	 * The line is back in command mode; the borrower writes no more.
 	 * why: "escaped" (after "+++": the socket stays open, in buffer
 	 * mode), "NO CARRIER" (the remote closed) or "reset" (modem
-	 * rebooted, line lost or detached).
+	 * rebooted: "RDY" or "POWERED DOWN" in data mode, then routed as
+	 * a URC; line lost or detached; no OK to "+++").
 	 */
 	void	(*returned)(void *, const char *why);
+	/*
+	 * Everything written so far has gone to the line (the kernel):
+	 * the borrower may write more.  Called only after a write that
+	 * had to wait (atq_line_pending() was not 0 when it returned).
+	 */
+	void	(*drained)(void *);
 };
 
 /* The line's state; *id (if not NULL) is the borrower's slot, or -1. */
@@ -189,6 +196,13 @@ bool		 atq_lend_line(struct atq *, int id,
 		    const struct atq_borrower_ops *, void *arg);
 /* The borrower writes socket payload (ignored unless in data mode). */
 void		 atq_line_write(struct atq *, const void *, size_t);
+/*
+ * The borrower's client does not read: stop (hold) or resume reading
+ * the line.  Command mode always reads (atq_line_return resumes).
+ */
+void		 atq_line_hold(struct atq *, bool hold);
+/* Bytes written with atq_line_write() not yet handed to the line. */
+size_t		 atq_line_pending(const struct atq *);
 /* Take the line back: escape after ESCAPE_GUARD_MS of silence. */
 void		 atq_reclaim_line(struct atq *);
 /*

@@ -18,6 +18,8 @@ enum tmo_kind {
 	TMO_QIACT,		/* AT+QIACT: Quectel 150 s */
 	TMO_QIDEACT,		/* AT+QIDEACT: Quectel 40 s */
 	TMO_QIOPEN,		/* AT+QIOPEN until "OK": immediate, 5 s */
+	TMO_QIOPEN_CONNECT,	/* AT+QIOPEN,2 until "CONNECT": the connect
+				 * itself, [timeouts] qiopen (150 s) */
 	TMO_QICLOSE,		/* AT+QICLOSE: <timeout> + margin */
 	TMO_PROMPT,		/* AT+QISEND until "> ": ST 10 s, Zephyr 5 s */
 	TMO_SEND,		/* payload until SEND OK: Quectel 120 s */
@@ -100,11 +102,6 @@ enum tmo_kind {
 #define PLUS_QUIET_MS		(ESCAPE_GUARD_MS / 2)
 #define PLUS_SPACE_MS		(ESCAPE_GUARD_MS + 200)
 
-/*
- * Data mode, upstream: no more client bytes are taken while this many
- * are waiting for the serial line (about 0.35 s at 115200 bit/s).
- */
-#define LINE_OUT_MAX		4096
 
 /* AT+QIACT refused this many times in a row: restart the modem. */
 #define QIACT_TRIES		3
