@@ -14,6 +14,8 @@
  * escaping back.  Periodic low-priority jobs get the line only when it
  * is free.
  */
+#include <sys/ioctl.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1004,6 +1006,18 @@ atq_reclaim_line(struct atq *q)
 	evtimer_add_ms(q->esc_timer, q->last_tx + ESCAPE_GUARD_MS - now_ms());
 }
 
+/*
+ * Bytes written to the tty that the port has not sent yet (TIOCOUTQ).
+ * A port that cannot tell (a pty says 0) is taken at its word.
+ */
+static bool
+atq_tty_queued(const struct atq *q)
+{
+	int	 n = 0;
+
+	return q->fd != -1 && ioctl(q->fd, TIOCOUTQ, &n) == 0 && n > 0;
+}
+
 static void
 atq_esc_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -1012,10 +1026,13 @@ atq_esc_cb(evutil_socket_t fd, short what, void *arg)
 	if (q->line != ATQ_LINE_ESCAPING)
 		return;
 	if (!q->esc_sent) {
-		if (evbuffer_get_length(q->out) > 0) {
-			/* The borrower's last bytes are still going out. */
+		if (evbuffer_get_length(q->out) > 0 || atq_tty_queued(q)) {
+			/*
+			 * The borrower's last bytes are still going out: the
+			 * guard time counts from when they reach the line.
+			 */
 			q->last_tx = now_ms();
-			evtimer_add_ms(q->esc_timer, ESCAPE_GUARD_MS);
+			evtimer_add_ms(q->esc_timer, ESCAPE_DRAIN_POLL_MS);
 			return;
 		}
 		if (now_ms() - q->last_tx <= ESCAPE_GUARD_MS) {

@@ -1343,6 +1343,32 @@ START_TEST(transparent_reboot_in_data_mode)
 }
 END_TEST
 
+/*
+ * The client closes and the modem does not answer "+++": nothing more
+ * is written (the modem may still be in data mode, and would send it to
+ * the remote), the modem layer recovers, the slot is freed.
+ */
+START_TEST(transparent_escape_unanswered)
+{
+	struct sm	*t = the_sm = sm_new_stack(EP_TR);
+	int		 fd;
+
+	sm_bringup(t, "");
+	fd = tr_connect(t);
+	close(fd);
+	sm_expect(t, "+++");
+	/* No OK: silence until the line is reopened and probed. */
+	sm_quiet(t, ESCAPE_GUARD_MS + TMO_DEF_COMMAND * 1000 - 200);
+	sm_until(t, not_ready, sm_stack(t), "recovery");
+	ck_assert_int_eq(atq_line_owner(sm_atq(t), NULL), ATQ_LINE_COMMAND);
+	ck_assert_int_eq(msockset_free_slots(sm_set(t)), AT_NSLOTS);
+	ck_assert_uint_eq(modem_counters(sm_stack(t)->modem)->unresponsive,
+	    1);
+	sm_bringup(t, "");
+	sm_free(t);
+}
+END_TEST
+
 /* A refused connect (ERROR to AT+QIOPEN=...,2) fails the client. */
 START_TEST(transparent_connect_refused)
 {
@@ -1432,6 +1458,7 @@ scripted_suite(void)
 	tcase_add_test(st, transparent_end_to_end);
 	tcase_add_test(st, transparent_client_plus_is_payload);
 	tcase_add_test(st, transparent_reboot_in_data_mode);
+	tcase_add_test(st, transparent_escape_unanswered);
 	tcase_add_test(st, transparent_connect_refused);
 	tcase_add_test(st, transparent_qicfg_at_bringup);
 	suite_add_tcase(s, st);

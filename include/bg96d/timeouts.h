@@ -79,6 +79,12 @@ enum tmo_kind {
  * [timeouts] command deadline.
  */
 #define ESCAPE_GUARD_MS		1000
+/*
+ * Before the escape, how often to look whether the data-mode bytes left
+ * the port (our buffer, then the tty's TIOCOUTQ): 4096 bytes at 115200
+ * bit/s take 0.36 s, so 20 ms costs at most 2 % of that.
+ */
+#define ESCAPE_DRAIN_POLL_MS	20
 
 /*
  * AT+QICFG="transwaittm" (x 100 ms, ref. 5.10: 0..20): the module sends
