@@ -541,7 +541,7 @@ slot_connected(struct msock *s)
 		slot_set_state(s, SLOT_OPEN, "CONNECT");
 		s->since = now_ms();
 		slot_tell_opened(s, 0);
-	} else {
+	} else if (s->state != SLOT_OPEN || s->ops == NULL) {
 		slot_set_state(s, SLOT_OPEN, "CONNECT, owner gone");
 		s->ops = NULL;
 		s->owner = NULL;
@@ -1141,9 +1141,14 @@ msockset_qiopen(struct msockset *set, int id, int err)
 		slot_continue(s);
 		return;
 	}
+	if (s->transparent && err == 0) {
+		/* Access mode 2: CONNECT to the command says it (ref. 5.2). */
+		log_debug("slot %d: +QIOPEN: %d,0 before CONNECT", id, id);
+		return;
+	}
 	evtimer_del(s->timer);
 	if (err_info(err)->retry == RETRY_CLOSE_SLOT && !s->retried_stale &&
-	    s->ops != NULL) {
+	    s->ops != NULL && !s->transparent) {
 		/* Stale slot (ref. 11.11): close, then retry once. */
 		struct atq_cmd	*c;
 		char		 cmd[CMDFAM_CMD_MAX];
