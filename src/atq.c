@@ -88,6 +88,7 @@ struct atq {
 	struct event		*esc_timer;	/* guard times, escape answer */
 	bool			 esc_sent;	/* "+++" written */
 	bool			 rx_held;	/* atq_line_hold(): not reading */
+	bool			 drain_owed;	/* borrower waits for drained() */
 	long long		 last_tx;	/* last raw write (guard time) */
 	struct event		*hold_timer;	/* held bytes are payload */
 	uint8_t			 held[ATQ_HELD_MAX];	/* maybe a result */
@@ -797,7 +798,12 @@ atq_flush(struct atq *q)
 		evtimer_add_ms(q->lost_ev, 0);
 		return;
 	}
-	if (evbuffer_get_length(q->out) > 0)
+	/*
+	 * A borrower that was told to wait hears drained() from the write
+	 * callback, even when this write took everything.
+	 */
+	if (evbuffer_get_length(q->out) > 0 ||
+	    (q->drain_owed && q->line == ATQ_LINE_DATA))
 		event_add(q->wev, NULL);
 }
 
@@ -808,9 +814,12 @@ atq_write_cb(evutil_socket_t fd, short what, void *arg)
 
 	atq_flush(q);
 	/* Data mode: the borrower may write again (atq_line_pending). */
-	if (q->line == ATQ_LINE_DATA && evbuffer_get_length(q->out) == 0 &&
-	    q->borrower.drained != NULL)
-		q->borrower.drained(q->borrower_arg);
+	if (q->line == ATQ_LINE_DATA && q->drain_owed &&
+	    evbuffer_get_length(q->out) == 0) {
+		q->drain_owed = false;
+		if (q->borrower.drained != NULL)
+			q->borrower.drained(q->borrower_arg);
+	}
 }
 
 static void
@@ -945,6 +954,7 @@ atq_lend_line(struct atq *q, int id, const struct atq_borrower_ops *ops,
 	q->borrower = *ops;
 	q->borrower_arg = arg;
 	q->esc_sent = false;
+	q->drain_owed = false;
 	q->nheld = 0;
 	q->last_tx = now_ms();
 	log_debug("modem: line lent to socket %d (data mode)", id);
@@ -960,6 +970,8 @@ atq_line_write(struct atq *q, const void *data, size_t len)
 	q->stats.bytes_out += len;
 	q->last_tx = now_ms();
 	atq_flush(q);
+	if (evbuffer_get_length(q->out) > 0)
+		q->drain_owed = true;
 }
 
 /*
@@ -1078,6 +1090,7 @@ atq_line_return(struct atq *q, const char *why, bool resume)
 	q->line = ATQ_LINE_COMMAND;
 	q->line_id = -1;
 	q->esc_sent = false;
+	q->drain_owed = false;
 	q->nheld = 0;
 	memset(&q->borrower, 0, sizeof(q->borrower));
 	q->borrower_arg = NULL;

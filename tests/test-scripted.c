@@ -1318,6 +1318,35 @@ START_TEST(transparent_client_plus_is_payload)
 }
 END_TEST
 
+/* Half a MiB each way in 8 KiB rounds, every byte value, nothing lost. */
+START_TEST(transparent_bulk_both_ways)
+{
+	struct sm	*t = the_sm = sm_new_stack(EP_TR);
+	static uint8_t	 buf[8192], got[8192];
+	size_t		 i;
+	int		 fd, r;
+
+	sm_bringup(t, "");
+	fd = tr_connect(t);
+	for (r = 0; r < 64; r++) {
+		for (i = 0; i < sizeof(buf); i++)
+			buf[i] = (uint8_t)(i * 7 + (size_t)r);
+		ck_assert_int_eq(send(fd, buf, sizeof(buf), MSG_DONTWAIT),
+		    (ssize_t)sizeof(buf));
+		sm_expect_bytes(t, buf, sizeof(buf));
+		sm_send_bytes(t, buf, sizeof(buf));
+		client_read_n(t, fd, got, sizeof(got));
+		ck_assert_mem_eq(got, buf, sizeof(buf));
+	}
+	sm_send(t, "\r\nNO CARRIER\r\n");
+	sm_expect(t, "AT+QICLOSE=11,1\r");
+	sm_send(t, "\r\nOK\r\n");
+	close(fd);
+	sm_until(t, all_free, NULL, "slot freed");
+	sm_free(t);
+}
+END_TEST
+
 /*
  * The modem restarts in data mode: its RDY ends data mode, the client
  * gets what came before and EOF, and the modem is brought up again.
@@ -1457,6 +1486,7 @@ scripted_suite(void)
 	tcase_add_test(st, d05_udp_service_unpauses_after_reopen);
 	tcase_add_test(st, transparent_end_to_end);
 	tcase_add_test(st, transparent_client_plus_is_payload);
+	tcase_add_test(st, transparent_bulk_both_ways);
 	tcase_add_test(st, transparent_reboot_in_data_mode);
 	tcase_add_test(st, transparent_escape_unanswered);
 	tcase_add_test(st, transparent_connect_refused);

@@ -178,8 +178,8 @@ struct atq_borrower_ops {
 	void	(*returned)(void *, const char *why);
 	/*
 	 * Everything written so far has gone to the line (the kernel):
-	 * the borrower may write more.  Called only after a write that
-	 * had to wait (atq_line_pending() was not 0 when it returned).
+	 * the borrower may write more.  Called (from the loop) once after
+	 * an atq_line_write() that left atq_line_pending() above 0.
 	 */
 	void	(*drained)(void *);
 };
