@@ -89,6 +89,13 @@ struct atq {
 	bool			 esc_sent;	/* "+++" written */
 	bool			 rx_held;	/* atq_line_hold(): not reading */
 	bool			 drain_owed;	/* borrower waits for drained() */
+	/*
+	 * An escape got no OK: the modem may still be in data mode, where
+	 * any command reaches the remote.  The next attach escapes first,
+	 * "blind" (no borrower; no OK just means command mode already).
+	 */
+	bool			 data_suspect;
+	bool			 esc_blind;
 	long long		 last_tx;	/* last raw write (guard time) */
 	struct event		*hold_timer;	/* held bytes are payload */
 	uint8_t			 held[ATQ_HELD_MAX];	/* maybe a result */
@@ -240,6 +247,17 @@ atq_attach(struct atq *q, int fd)
 	q->resync = false;
 	/* Answers to a previous user of the line may still be coming. */
 	atq_settle(q);
+	if (q->data_suspect) {
+		q->data_suspect = false;
+		log_info("modem: it may still be in data mode: escaping "
+		    "before any command");
+		q->line = ATQ_LINE_ESCAPING;
+		q->line_id = -1;
+		q->esc_sent = false;
+		q->esc_blind = true;
+		q->last_tx = now_ms();
+		evtimer_add_ms(q->esc_timer, ESCAPE_GUARD_MS + 1);
+	}
 }
 
 /*
@@ -1068,9 +1086,16 @@ atq_esc_cb(evutil_socket_t fd, short what, void *arg)
 		    q->tmo_ms[TMO_COMMAND]);
 		return;
 	}
+	if (q->esc_blind) {
+		/* In command mode already, or silent: the probe tells. */
+		log_info("modem: no OK to \"+++\": not in data mode");
+		atq_line_return(q, "reset", true);
+		return;
+	}
 	q->stats.timeouts++;
 	log_warnx("modem: no OK to \"+++\" within %d ms",
 	    ESCAPE_GUARD_MS + q->tmo_ms[TMO_COMMAND]);
+	q->data_suspect = true;
 	atq_line_return(q, "reset", false);
 	if (q->ops.unresponsive != NULL)
 		q->ops.unresponsive(q->arg);
@@ -1090,6 +1115,7 @@ atq_line_return(struct atq *q, const char *why, bool resume)
 	q->line = ATQ_LINE_COMMAND;
 	q->line_id = -1;
 	q->esc_sent = false;
+	q->esc_blind = false;
 	q->drain_owed = false;
 	q->nheld = 0;
 	memset(&q->borrower, 0, sizeof(q->borrower));

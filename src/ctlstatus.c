@@ -175,7 +175,9 @@ ctlstatus_line(const struct ctlstatus_src *src, json_t *o)
 
 	line = atq_line_owner(modem_atq(src->modem), &id);
 	if (line == ATQ_LINE_COMMAND || id < 0 || id >= AT_NSLOTS) {
-		set(o, "line", ctl_json_str("command"));
+		/* An escape with no holder: after a failed one (atq.c). */
+		set(o, "line", ctl_json_str(line == ATQ_LINE_COMMAND ?
+		    "command" : "escaping"));
 		set(o, "line_bytes_up", json_null());
 		set(o, "line_bytes_down", json_null());
 		return;

@@ -1375,7 +1375,8 @@ END_TEST
 /*
  * The client closes and the modem does not answer "+++": nothing more
  * is written (the modem may still be in data mode, and would send it to
- * the remote), the modem layer recovers, the slot is freed.
+ * the remote), the modem layer recovers, the slot is freed; the line,
+ * reopened, is escaped again before the first AT.
  */
 START_TEST(transparent_escape_unanswered)
 {
@@ -1393,6 +1394,10 @@ START_TEST(transparent_escape_unanswered)
 	ck_assert_int_eq(msockset_free_slots(sm_set(t)), AT_NSLOTS);
 	ck_assert_uint_eq(modem_counters(sm_stack(t)->modem)->unresponsive,
 	    1);
+	/* Line reopened: escape again, blind, before the first probe. */
+	sm_expect(t, "+++");
+	sm_quiet(t, ESCAPE_GUARD_MS - 100);
+	sm_send(t, "\r\nOK\r\n");
 	sm_bringup(t, "");
 	sm_free(t);
 }
