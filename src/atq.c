@@ -341,6 +341,9 @@ atq_detach(struct atq *q)
 		q->rev = q->wev = NULL;
 		q->fd = -1;
 	}
+	/* Dropped while lent (a reset, recovery): it may still be lent. */
+	if (q->line != ATQ_LINE_COMMAND)
+		q->data_suspect = true;
 	evtimer_del(q->lost_ev);
 	evbuffer_drain(q->out, evbuffer_get_length(q->out));
 	q->detach_pending = false;

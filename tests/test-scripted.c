@@ -1403,6 +1403,33 @@ START_TEST(transparent_escape_unanswered)
 }
 END_TEST
 
+/*
+ * Control "reset" while the line is lent: the client gets EOF, and the
+ * reopened line is escaped before the first AT (the modem did not
+ * leave data mode by itself).
+ */
+START_TEST(transparent_reset_in_data_mode)
+{
+	struct sm	*t = the_sm = sm_new_stack(EP_TR);
+	char		 buf[16];
+	int		 fd;
+
+	sm_bringup(t, "");
+	fd = tr_connect(t);
+	sm_send(t, "hi");
+	modem_reset(sm_stack(t)->modem, "test");
+	ck_assert_uint_eq(client_read_all(t, fd, buf, sizeof(buf)), 2);
+	close(fd);
+	sm_expect(t, "+++");
+	sm_send(t, "\r\nOK\r\n");
+	ck_assert_str_eq(sm_next_cmd(t), "AT");
+	sm_send(t, "\r\nOK\r\n");
+	sm_bringup(t, "");
+	ck_assert_int_eq(msockset_free_slots(sm_set(t)), AT_NSLOTS);
+	sm_free(t);
+}
+END_TEST
+
 /* A refused connect (ERROR to AT+QIOPEN=...,2) fails the client. */
 START_TEST(transparent_connect_refused)
 {
@@ -1494,6 +1521,7 @@ scripted_suite(void)
 	tcase_add_test(st, transparent_bulk_both_ways);
 	tcase_add_test(st, transparent_reboot_in_data_mode);
 	tcase_add_test(st, transparent_escape_unanswered);
+	tcase_add_test(st, transparent_reset_in_data_mode);
 	tcase_add_test(st, transparent_connect_refused);
 	tcase_add_test(st, transparent_qicfg_at_bringup);
 	suite_add_tcase(s, st);
