@@ -67,14 +67,13 @@ struct msock {
 	/*
 	 * Data mode (transparent, ref. 5.11): the line is lent to this
 	 * slot.  Client bytes go raw through atq_line_write(); chunk holds
-	 * '+' bytes that may not go yet (slot_plus_ok), last_w is the
-	 * time of the last write and plus_run the '+' bytes written since
-	 * a silence of PLUS_QUIET_MS (-1: something else was written).
+	 * '+' bytes that may not go yet, last_w is the time of the last
+	 * write and plus_risk the '+' counts (slot_plus_ok).
 	 */
 	bool			 lent;
 	bool			 reclaiming;	/* owner gone: escape, close */
 	long long		 last_w;
-	int			 plus_run;
+	unsigned int		 plus_risk;
 	const struct msock_ops	*ops;
 	void			*owner;
 	struct atq_cmd		*busy;		/* the one outstanding command */
@@ -376,18 +375,20 @@ slot_continue(struct msock *s)
 /*
  * How many of buf's n bytes may go to the line now; the rest (only '+'
  * bytes, at most 3) waits in s->chunk.  The modem escapes on 1 s of
- * silence, "+++", 1 s of silence; a client's '+' bytes must never make
- * that pattern.  Silence is measured between our writes: bytes still
- * queued only shorten what the modem sees.
- * - After a silence of PLUS_QUIET_MS the bytes are at risk; plus_run
- *   counts the '+' bytes written since (-1: a byte that is not '+', or
- *   a fourth '+', went out since, so no "+++" stands alone).
- * - A silence of PLUS_SPACE_MS (more than the guard time) ends any
- *   count: a modem that saw it has dropped the '+' bytes before.
- * - A write that mixes other bytes in, or makes four '+' in a row, goes
- *   whole (one write is contiguous on the line).  Otherwise at most two
- *   '+' go; the third waits for the client's next bytes or for
- *   PLUS_SPACE_MS after the previous write, whichever is first.
+ * silence, "+++", 1 s of silence (ref. 5.11); a client's '+' bytes must
+ * never make that pattern, whether the modem wants the three '+' close
+ * together or not.  Silence is measured between our writes: bytes still
+ * queued only shorten the silence the modem sees.
+ * - A silence of PLUS_QUIET_MS may be a guard time: the '+' bytes after
+ *   it are counted.  plus_risk has bit j set if j '+' bytes (j < 3)
+ *   have been written since such a silence, with no other byte.
+ * - A silence of PLUS_SPACE_MS (more than the guard time) ends every
+ *   count: a modem that saw it dropped the '+' bytes before.
+ * - A write with any other byte in it goes whole: a '+' run it ends is
+ *   not followed by silence, and one it starts is not preceded by one
+ *   (a write is contiguous on the line).
+ * - Otherwise as many '+' go as make no count exactly 3; the rest wait
+ *   for the client's next bytes or for PLUS_SPACE_MS after this write.
  */
 static size_t
 slot_plus_ok(struct msock *s, const uint8_t *buf, size_t n)
@@ -395,18 +396,20 @@ slot_plus_ok(struct msock *s, const uint8_t *buf, size_t n)
 	long long	 gap = now_ms() - s->last_w;
 	size_t		 i, k;
 
-	if (gap >= PLUS_SPACE_MS || (gap >= PLUS_QUIET_MS && s->plus_run < 0))
-		s->plus_run = 0;
-	if (s->plus_run < 0)
-		return n;
+	if (gap >= PLUS_SPACE_MS)
+		s->plus_risk = 1;
+	else if (gap >= PLUS_QUIET_MS)
+		s->plus_risk |= 1;
 	for (i = 0; i < n && buf[i] == '+'; i++)
 		;
-	if (i < n || s->plus_run + n > 3) {
-		s->plus_run = -1;
+	if (i < n) {
+		s->plus_risk = 0;
 		return n;
 	}
-	k = s->plus_run + n < 3 ? n : (size_t)(2 - s->plus_run);
-	s->plus_run += k;
+	k = n;
+	while (k > 0 && k <= 3 && (s->plus_risk & (1U << (3 - k))))
+		k--;
+	s->plus_risk = k > 3 ? 0 : (s->plus_risk << k) & 7;
 	return k;
 }
 
@@ -533,7 +536,7 @@ slot_connected(struct msock *s)
 	s->lent = true;
 	s->reclaiming = false;
 	s->last_w = 0;		/* the silence before is unknown */
-	s->plus_run = 0;
+	s->plus_risk = 0;
 	s->chunk_len = 0;
 	s->remote_closed = s->peer_told = false;
 	evtimer_del(s->timer);

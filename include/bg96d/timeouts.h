@@ -97,13 +97,13 @@ enum tmo_kind {
 
 /*
  * A client's own "+++" must never escape data mode (ref. 5.11: 1 s of
- * silence, "+++", 1 s of silence).  A write of '+' bytes alone after
- * PLUS_QUIET_MS without a write is at risk: silence is measured where
- * we write, and bytes still queued only shorten the silence the modem
- * sees, so half the guard time leaves room for a modem that measures
- * its guard coarsely.  The third such '+' waits until PLUS_SPACE_MS
- * after the previous write (or for the client's next bytes), so no
- * three '+' ever stand together between two guard silences.
+ * silence, "+++", 1 s of silence; msock.c slot_plus_ok()).  '+' bytes
+ * written after PLUS_QUIET_MS without a write are counted: silence is
+ * measured where we write, and bytes still queued only shorten the
+ * silence the modem sees, so half the guard time leaves room for a
+ * modem that measures its guard coarsely.  A '+' that would complete
+ * three waits until PLUS_SPACE_MS after the previous write (more than
+ * the guard time, which ends any count) or for the client's next bytes.
  */
 #define PLUS_QUIET_MS		(ESCAPE_GUARD_MS / 2)
 #define PLUS_SPACE_MS		(ESCAPE_GUARD_MS + 200)
