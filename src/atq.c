@@ -532,6 +532,22 @@ atq_complete(struct atq *q, enum atq_result res, const struct at_event *ev)
 	if (c->on_done != NULL)
 		c->on_done(c->arg, res, ev);
 	atq_cmd_free(c);
+	if (ev != NULL && ev->final == AT_FINAL_CONNECT && q->fd != -1 &&
+	    !q->detach_pending && q->line == ATQ_LINE_COMMAND) {
+		/*
+		 * The modem is in data mode and nobody took the line (the
+		 * command was cancelled while it waited for CONNECT): any
+		 * command would reach the remote.  Escape first.
+		 */
+		log_warnx("modem: CONNECT that nobody takes; leaving data "
+		    "mode");
+		q->line = ATQ_LINE_ESCAPING;
+		q->line_id = -1;
+		q->esc_sent = false;
+		q->nheld = 0;
+		q->last_tx = now_ms();
+		evtimer_add_ms(q->esc_timer, ESCAPE_GUARD_MS + 1);
+	}
 	if (res != ATQ_RES_ABORTED)
 		atq_start_next(q);
 }

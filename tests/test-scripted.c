@@ -1447,6 +1447,42 @@ START_TEST(transparent_reset_in_data_mode)
 }
 END_TEST
 
+/*
+ * The PDP context is lost while AT+QIOPEN=...,2 waits for CONNECT: the
+ * slot is dropped and its command cancelled.  When CONNECT comes
+ * anyway, nobody holds the line, yet the modem is in data mode: the
+ * queue escapes before the next command (AT+QIDEACT).
+ */
+START_TEST(transparent_connect_after_cancel)
+{
+	struct sm	*t = the_sm = sm_new_stack(EP_TR);
+	int		 fd;
+
+	sm_bringup(t, "");
+	fd = sm_connect(t, "tr");
+	sm_expect(t, QIOPEN_TR);
+	sm_send(t, "\r\n+QIURC: \"pdpdeact\",1\r\n");
+	sm_run(t, 50);
+	sm_send(t, "\r\nCONNECT\r\n");
+	sm_expect(t, "+++");
+	sm_send(t, "\r\nOK\r\n");
+	sm_expect(t, "AT+QIDEACT=1\r");
+	sm_send(t, "\r\nOK\r\n");
+	sm_bringup(t, "");
+	/* The client waited (requeued) and is served now. */
+	sm_expect(t, QIOPEN_TR);
+	sm_send(t, "\r\nCONNECT\r\n");
+	sm_run(t, 50);
+	ck_assert_int_eq(atq_line_owner(sm_atq(t), NULL), ATQ_LINE_DATA);
+	sm_send(t, "\r\nNO CARRIER\r\n");
+	sm_expect(t, "AT+QICLOSE=11,1\r");
+	sm_send(t, "\r\nOK\r\n");
+	close(fd);
+	sm_until(t, all_free, NULL, "slot freed");
+	sm_free(t);
+}
+END_TEST
+
 /* A refused connect (ERROR to AT+QIOPEN=...,2) fails the client. */
 START_TEST(transparent_connect_refused)
 {
@@ -1539,6 +1575,7 @@ scripted_suite(void)
 	tcase_add_test(st, transparent_reboot_in_data_mode);
 	tcase_add_test(st, transparent_escape_unanswered);
 	tcase_add_test(st, transparent_reset_in_data_mode);
+	tcase_add_test(st, transparent_connect_after_cancel);
 	tcase_add_test(st, transparent_connect_refused);
 	tcase_add_test(st, transparent_qicfg_at_bringup);
 	suite_add_tcase(s, st);
