@@ -154,7 +154,9 @@ void		 atq_sockets_ready(struct atq *, bool);
  * No "OK" within ESCAPE_GUARD_MS and the command deadline: the borrower
  * is told "reset", ops.unresponsive runs (the modem layer recovers) and
  * the waiting commands stay queued: if the modem is still in data mode
- * they would reach the remote.
+ * they would reach the remote.  The line attached next (or a line
+ * detached while lent) is escaped again, "blind", before any command,
+ * and so is a CONNECT that no borrower took (its command cancelled).
  * Every module that wants to write (health check, radio poll, control
  * "at" requests, the slots' pump) goes through the queue, so none of
  * them needs to know about transparent mode.
