@@ -129,11 +129,18 @@ admit_clients(const struct admit *adm)
 	return n;
 }
 
-/* May anything open a modem socket now? */
+/*
+ * May anything open a modem socket now?  Not while a transparent
+ * connection holds the serial line or is about to (its AT+QIOPEN waits
+ * for CONNECT): nothing else can be written to the modem then, so a
+ * client of any endpoint waits in the queue (connect_timeout) until it
+ * ends.  One transparent connection at a time follows.
+ */
 static bool
 admit_slot_free(const struct admit *adm)
 {
 	return modem_state(adm->modem) == MODEM_READY &&
+	    !msockset_line_busy(adm->msocks) &&
 	    msockset_free_slots(adm->msocks) > 0;
 }
 

@@ -14,6 +14,8 @@
  * escaping back.  Periodic low-priority jobs get the line only when it
  * is free.
  */
+#include <sys/ioctl.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,10 +56,23 @@ struct atq_job {
 	bool			 dead;		/* deleted while running */
 };
 
-/* What the modem writes to end data mode (ref. 5.11). */
-static const char atq_no_carrier[] = "\r\nNO CARRIER\r\n";
-static const char atq_escape_ok[] = "\r\nOK\r\n";
-#define ATQ_HELD_MAX	(sizeof(atq_no_carrier) - 1)
+/*
+ * What the modem writes to end data mode (ref. 5.11): "NO CARRIER" (the
+ * remote closed), the "OK" to our "+++", and a restart's URCs (ref.
+ * 2.1): a modem that rebooted is in command mode, and only these tell.
+ */
+static const struct atq_result_text {
+	const char	*text;
+	const char	*why;		/* atq_borrower_ops.returned */
+	const char	*urc;		/* then routed as this URC */
+	bool		 after_esc;	/* only after "+++" */
+} atq_data_results[] = {
+	{ "\r\nNO CARRIER\r\n", "NO CARRIER", NULL, false },
+	{ "\r\nOK\r\n", "escaped", NULL, true },
+	{ "\r\nRDY\r\n", "reset", "RDY", false },
+	{ "\r\nPOWERED DOWN\r\n", "reset", "POWERED DOWN", false },
+};
+#define ATQ_HELD_MAX	(sizeof("\r\nPOWERED DOWN\r\n") - 1)
 
 struct atq {
 	struct event_base	*base;
@@ -72,6 +87,15 @@ struct atq {
 	void			*borrower_arg;
 	struct event		*esc_timer;	/* guard times, escape answer */
 	bool			 esc_sent;	/* "+++" written */
+	bool			 rx_held;	/* atq_line_hold(): not reading */
+	bool			 drain_owed;	/* borrower waits for drained() */
+	/*
+	 * An escape got no OK: the modem may still be in data mode, where
+	 * any command reaches the remote.  The next attach escapes first,
+	 * "blind" (no borrower; no OK just means command mode already).
+	 */
+	bool			 data_suspect;
+	bool			 esc_blind;
 	long long		 last_tx;	/* last raw write (guard time) */
 	struct event		*hold_timer;	/* held bytes are payload */
 	uint8_t			 held[ATQ_HELD_MAX];	/* maybe a result */
@@ -129,6 +153,7 @@ static const int tmo_default_ms[TMO__COUNT] = {
 	[TMO_QIACT] = TMO_DEF_QIACT * 1000,
 	[TMO_QIDEACT] = TMO_DEF_QIDEACT * 1000,
 	[TMO_QIOPEN] = TMO_DEF_QIOPEN_OK * 1000,
+	[TMO_QIOPEN_CONNECT] = TMO_DEF_QIOPEN_URC * 1000,
 	[TMO_QICLOSE] = TMO_DEF_QICLOSE * 1000,
 	[TMO_PROMPT] = TMO_DEF_PROMPT * 1000,
 	[TMO_SEND] = TMO_DEF_SEND * 1000,
@@ -222,6 +247,17 @@ atq_attach(struct atq *q, int fd)
 	q->resync = false;
 	/* Answers to a previous user of the line may still be coming. */
 	atq_settle(q);
+	if (q->data_suspect) {
+		q->data_suspect = false;
+		log_info("modem: it may still be in data mode: escaping "
+		    "before any command");
+		q->line = ATQ_LINE_ESCAPING;
+		q->line_id = -1;
+		q->esc_sent = false;
+		q->esc_blind = true;
+		q->last_tx = now_ms();
+		evtimer_add_ms(q->esc_timer, ESCAPE_GUARD_MS + 1);
+	}
 }
 
 /*
@@ -305,6 +341,9 @@ atq_detach(struct atq *q)
 		q->rev = q->wev = NULL;
 		q->fd = -1;
 	}
+	/* Dropped while lent (a reset, recovery): it may still be lent. */
+	if (q->line != ATQ_LINE_COMMAND)
+		q->data_suspect = true;
 	evtimer_del(q->lost_ev);
 	evbuffer_drain(q->out, evbuffer_get_length(q->out));
 	q->detach_pending = false;
@@ -493,6 +532,22 @@ atq_complete(struct atq *q, enum atq_result res, const struct at_event *ev)
 	if (c->on_done != NULL)
 		c->on_done(c->arg, res, ev);
 	atq_cmd_free(c);
+	if (ev != NULL && ev->final == AT_FINAL_CONNECT && q->fd != -1 &&
+	    !q->detach_pending && q->line == ATQ_LINE_COMMAND) {
+		/*
+		 * The modem is in data mode and nobody took the line (the
+		 * command was cancelled while it waited for CONNECT): any
+		 * command would reach the remote.  Escape first.
+		 */
+		log_warnx("modem: CONNECT that nobody takes; leaving data "
+		    "mode");
+		q->line = ATQ_LINE_ESCAPING;
+		q->line_id = -1;
+		q->esc_sent = false;
+		q->nheld = 0;
+		q->last_tx = now_ms();
+		evtimer_add_ms(q->esc_timer, ESCAPE_GUARD_MS + 1);
+	}
 	if (res != ATQ_RES_ABORTED)
 		atq_start_next(q);
 }
@@ -780,14 +835,28 @@ atq_flush(struct atq *q)
 		evtimer_add_ms(q->lost_ev, 0);
 		return;
 	}
-	if (evbuffer_get_length(q->out) > 0)
+	/*
+	 * A borrower that was told to wait hears drained() from the write
+	 * callback, even when this write took everything.
+	 */
+	if (evbuffer_get_length(q->out) > 0 ||
+	    (q->drain_owed && q->line == ATQ_LINE_DATA))
 		event_add(q->wev, NULL);
 }
 
 static void
 atq_write_cb(evutil_socket_t fd, short what, void *arg)
 {
-	atq_flush(arg);
+	struct atq	*q = arg;
+
+	atq_flush(q);
+	/* Data mode: the borrower may write again (atq_line_pending). */
+	if (q->line == ATQ_LINE_DATA && q->drain_owed &&
+	    evbuffer_get_length(q->out) == 0) {
+		q->drain_owed = false;
+		if (q->borrower.drained != NULL)
+			q->borrower.drained(q->borrower_arg);
+	}
 }
 
 static void
@@ -922,6 +991,7 @@ atq_lend_line(struct atq *q, int id, const struct atq_borrower_ops *ops,
 	q->borrower = *ops;
 	q->borrower_arg = arg;
 	q->esc_sent = false;
+	q->drain_owed = false;
 	q->nheld = 0;
 	q->last_tx = now_ms();
 	log_debug("modem: line lent to socket %d (data mode)", id);
@@ -937,6 +1007,32 @@ atq_line_write(struct atq *q, const void *data, size_t len)
 	q->stats.bytes_out += len;
 	q->last_tx = now_ms();
 	atq_flush(q);
+	if (evbuffer_get_length(q->out) > 0)
+		q->drain_owed = true;
+}
+
+/*
+ * Backpressure downstream: a borrower whose client does not read stops
+ * the reading of the line; the tty's buffer fills, then RTS/CTS (or
+ * the modem's buffer and the remote's TCP window) take the pressure.
+ */
+void
+atq_line_hold(struct atq *q, bool hold)
+{
+	if (q->fd == -1 || q->detach_pending || q->line == ATQ_LINE_COMMAND ||
+	    q->rx_held == hold)
+		return;
+	q->rx_held = hold;
+	if (hold)
+		event_del(q->rev);
+	else
+		event_add(q->rev, NULL);
+}
+
+size_t
+atq_line_pending(const struct atq *q)
+{
+	return evbuffer_get_length(q->out);
 }
 
 /*
@@ -951,8 +1047,24 @@ atq_reclaim_line(struct atq *q)
 		return;
 	q->line = ATQ_LINE_ESCAPING;
 	q->esc_sent = false;
+	if (q->rx_held) {	/* the OK must be read */
+		q->rx_held = false;
+		event_add(q->rev, NULL);
+	}
 	log_debug("modem: taking the line back from socket %d", q->line_id);
 	evtimer_add_ms(q->esc_timer, q->last_tx + ESCAPE_GUARD_MS - now_ms());
+}
+
+/*
+ * Bytes written to the tty that the port has not sent yet (TIOCOUTQ).
+ * A port that cannot tell (a pty says 0) is taken at its word.
+ */
+static bool
+atq_tty_queued(const struct atq *q)
+{
+	int	 n = 0;
+
+	return q->fd != -1 && ioctl(q->fd, TIOCOUTQ, &n) == 0 && n > 0;
 }
 
 static void
@@ -963,10 +1075,13 @@ atq_esc_cb(evutil_socket_t fd, short what, void *arg)
 	if (q->line != ATQ_LINE_ESCAPING)
 		return;
 	if (!q->esc_sent) {
-		if (evbuffer_get_length(q->out) > 0) {
-			/* The borrower's last bytes are still going out. */
+		if (evbuffer_get_length(q->out) > 0 || atq_tty_queued(q)) {
+			/*
+			 * The borrower's last bytes are still going out: the
+			 * guard time counts from when they reach the line.
+			 */
 			q->last_tx = now_ms();
-			evtimer_add_ms(q->esc_timer, ESCAPE_GUARD_MS);
+			evtimer_add_ms(q->esc_timer, ESCAPE_DRAIN_POLL_MS);
 			return;
 		}
 		if (now_ms() - q->last_tx <= ESCAPE_GUARD_MS) {
@@ -990,9 +1105,16 @@ atq_esc_cb(evutil_socket_t fd, short what, void *arg)
 		    q->tmo_ms[TMO_COMMAND]);
 		return;
 	}
+	if (q->esc_blind) {
+		/* In command mode already, or silent: the probe tells. */
+		log_info("modem: no OK to \"+++\": not in data mode");
+		atq_line_return(q, "reset", true);
+		return;
+	}
 	q->stats.timeouts++;
 	log_warnx("modem: no OK to \"+++\" within %d ms",
 	    ESCAPE_GUARD_MS + q->tmo_ms[TMO_COMMAND]);
+	q->data_suspect = true;
 	atq_line_return(q, "reset", false);
 	if (q->ops.unresponsive != NULL)
 		q->ops.unresponsive(q->arg);
@@ -1012,11 +1134,18 @@ atq_line_return(struct atq *q, const char *why, bool resume)
 	q->line = ATQ_LINE_COMMAND;
 	q->line_id = -1;
 	q->esc_sent = false;
+	q->esc_blind = false;
+	q->drain_owed = false;
 	q->nheld = 0;
 	memset(&q->borrower, 0, sizeof(q->borrower));
 	q->borrower_arg = NULL;
 	evtimer_del(q->esc_timer);
 	evtimer_del(q->hold_timer);
+	if (q->rx_held) {
+		q->rx_held = false;
+		if (q->fd != -1 && !q->detach_pending)
+			event_add(q->rev, NULL);
+	}
 	if (ops.returned != NULL)
 		ops.returned(arg, why);
 	if (resume)
@@ -1024,30 +1153,34 @@ atq_line_return(struct atq *q, const char *why, bool resume)
 }
 
 /* Is held[0..n) the start of a result that ends data mode? */
-static const char *
+static const struct atq_result_text *
 atq_held_result(const struct atq *q, size_t n)
 {
-	if (memcmp(q->held, atq_no_carrier, n) == 0)
-		return atq_no_carrier;
-	if (q->esc_sent && n < sizeof(atq_escape_ok) &&
-	    memcmp(q->held, atq_escape_ok, n) == 0)
-		return atq_escape_ok;
+	const struct atq_result_text	*r;
+	size_t				 i;
+
+	for (i = 0; i < sizeof(atq_data_results) /
+	    sizeof(atq_data_results[0]); i++) {
+		r = &atq_data_results[i];
+		if ((!r->after_esc || q->esc_sent) && n <= strlen(r->text) &&
+		    memcmp(q->held, r->text, n) == 0)
+			return r;
+	}
 	return NULL;
 }
 
 /*
- * Data mode: bytes from the modem are the socket's, except "NO CARRIER"
- * (the remote closed; the modem is in command mode again) and, after
- * "+++", its "OK".  Bytes that may start one of these are held (for
- * FINAL_LF_WAIT_MS at most: the modem writes a result in one go).
+ * Data mode: bytes from the modem are the socket's, except the results
+ * of atq_data_results[].  Bytes that may start one of these are held
+ * (for FINAL_LF_WAIT_MS at most: the modem writes a result in one go).
  * Returns how many bytes were taken; after a result the rest is
  * command mode's.
  */
 static size_t
 atq_data_in(struct atq *q, const uint8_t *p, size_t len)
 {
-	const char	*res = NULL;
-	size_t		 i, nout = 0;
+	const struct atq_result_text	*res = NULL;
+	size_t				 i, nout = 0;
 
 	for (i = 0; i < len && res == NULL; i++) {
 		q->held[q->nheld++] = p[i];
@@ -1057,16 +1190,17 @@ atq_data_in(struct atq *q, const uint8_t *p, size_t len)
 			q->rawbuf[nout++] = q->held[0];
 			memmove(q->held, q->held + 1, --q->nheld);
 		}
-		if (res != NULL && q->nheld < strlen(res))
+		if (res != NULL && q->nheld < strlen(res->text))
 			res = NULL;	/* a result's start: hold on */
 	}
 	if (nout > 0 && q->borrower.data != NULL)
 		q->borrower.data(q->borrower_arg, q->rawbuf, nout);
 	if (res != NULL) {
-		log_trace("AT< %s", res == atq_no_carrier ? "NO CARRIER" :
-		    "OK");
-		atq_line_return(q, res == atq_no_carrier ? "NO CARRIER" :
-		    "escaped", true);
+		log_trace("AT< %s", res->urc != NULL ? res->urc :
+		    res == &atq_data_results[0] ? "NO CARRIER" : "OK");
+		atq_line_return(q, res->why, res->urc == NULL);
+		if (res->urc != NULL)
+			atq_route_urc(q, res->urc);
 		return i;
 	}
 	if (q->nheld > 0)

@@ -648,7 +648,7 @@ bridge_start(struct bridge *b, struct msockset *msocks, long long qiopen_ms)
 		tmo = left;
 	b->ms = msock_open(msocks, b->dgram ? MSOCK_UDP : MSOCK_TCP, b->host,
 	    b->port, b->conf->local_port,
-	    b->conf->access_mode == CONF_ACCESS_PUSH, (int)tmo,
+	    (int)b->conf->access_mode, (int)tmo,
 	    &bridge_msock_ops, b);
 	if (b->ms == NULL)
 		return -1;

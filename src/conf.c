@@ -158,6 +158,7 @@ static const struct enum_name type_names[] = {
 static const struct enum_name access_names[] = {
 	{ "buffer", CONF_ACCESS_BUFFER },
 	{ "push", CONF_ACCESS_PUSH },
+	{ "transparent", CONF_ACCESS_TRANSPARENT },
 	{ NULL, 0 }
 };
 static const struct enum_name bool_names[] = {
@@ -204,6 +205,10 @@ static const struct key keys[] = {
 	    KC_NONE, 0, NULL },
 	{ SECT_MODEM, "reset_command", KT_STR, C(modem.reset_command), 1,
 	    PATH_MAX - 1, KC_PATH, KF_EMPTY, NULL },
+	{ SECT_MODEM, "transpktsize", KT_INT, C(modem.transpktsize), 1, 1460,
+	    KC_NONE, 0, NULL },
+	{ SECT_MODEM, "transwaittm", KT_INT, C(modem.transwaittm), 0, 20,
+	    KC_NONE, 0, NULL },
 
 	{ SECT_DAEMON, "socket_dir", KT_STR, C(daemon.socket_dir), 1,
 	    PATH_MAX - 1, KC_PATH, 0, NULL },
@@ -426,6 +431,8 @@ conf_defaults(struct conf *c)
 	c->modem.context_id = 1;
 	c->modem.registration_timeout = 180;
 	c->modem.backoff_max = 60;
+	c->modem.transpktsize = TRANSPKTSIZE_DEF;
+	c->modem.transwaittm = TRANSWAITTM_DEF;
 
 	strcpy(c->daemon.socket_dir, "/run/bg96");
 	c->daemon.socket_mode = 0660;
@@ -1148,6 +1155,17 @@ check_endpoint(struct parser *p, int i)
 		if (ep_has(p, i, "forward"))
 			conf_err(p, ep->line, "endpoint %s: forward is only for "
 			    "tcp-listener and udp-service", ep->name);
+		/*
+		 * In data mode the modem cuts upstream bytes into datagrams
+		 * by transpktsize and transwaittm, not by the client's
+		 * messages: a SEQPACKET message would not stay one datagram.
+		 */
+		if (ep->type == CONF_EP_UDP &&
+		    ep->access_mode == CONF_ACCESS_TRANSPARENT)
+			conf_err(p, ep->line, "endpoint %s: access_mode "
+			    "transparent is not supported on udp (the modem "
+			    "does not keep message boundaries in data mode)",
+			    ep->name);
 		check_sock_path(p, ep->name);
 		return;
 	case CONF_EP_TCP_LISTENER:
@@ -1196,7 +1214,15 @@ check_endpoint(struct parser *p, int i)
 		if (ep->access_mode == CONF_ACCESS_PUSH)
 			conf_err(p, ep->line, "endpoint %s: access_mode push is "
 			    "not supported on tcp-listener", ep->name);
-	} else {
+	}
+	/*
+	 * Incoming connections and datagrams are announced by URCs, which
+	 * the modem holds back while the line is in data mode (ref. 5.11).
+	 */
+	if (ep->access_mode == CONF_ACCESS_TRANSPARENT)
+		conf_err(p, ep->line, "endpoint %s: access_mode transparent is "
+		    "not supported on %s", ep->name, t);
+	if (ep->type == CONF_EP_UDP_SERVICE) {
 		if (!ep_bad(p, i, "forward") && fk != CONF_FWD_UDP)
 			conf_err(p, ep->line, "endpoint %s: udp-service needs "
 			    "forward = udp:127.0.0.1:PORT", ep->name);

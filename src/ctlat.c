@@ -100,6 +100,14 @@ ctlat_start(struct atq *q, const struct ctl_req *r,
 		*reply = ctl_json_error("modem absent");
 		return NULL;
 	}
+	/*
+	 * In data mode anything written goes to the remote as payload, and
+	 * queued commands would wait for as long as the connection lasts.
+	 */
+	if (r->error == NULL && atq_line_owner(q, NULL) != ATQ_LINE_COMMAND) {
+		*reply = ctl_json_error("line lent to a transparent connection");
+		return NULL;
+	}
 	if (r->error != NULL) {
 		log_info("control: refused \"%s\": %s",
 		    log_escape(esc, sizeof(esc), r->at, strlen(r->at)),

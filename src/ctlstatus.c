@@ -159,6 +159,39 @@ ctlstatus_counters(const struct ctlstatus_src *src)
 	return o;
 }
 
+/*
+ * Who owns the serial line: "command", "data:<endpoint>#<id>" (lent
+ * to a transparent connection) or "escaping"; with the holder's byte
+ * counts (null in command mode).  From the queue's state, never the
+ * modem: nothing may be asked on a lent line.
+ */
+static void
+ctlstatus_line(const struct ctlstatus_src *src, json_t *o)
+{
+	struct msock_info	 info[AT_NSLOTS];
+	enum atq_line		 line;
+	char			 buf[64];
+	int			 id;
+
+	line = atq_line_owner(modem_atq(src->modem), &id);
+	if (line == ATQ_LINE_COMMAND || id < 0 || id >= AT_NSLOTS) {
+		/* An escape with no holder: after a failed one (atq.c). */
+		set(o, "line", ctl_json_str(line == ATQ_LINE_COMMAND ?
+		    "command" : "escaping"));
+		set(o, "line_bytes_up", json_null());
+		set(o, "line_bytes_down", json_null());
+		return;
+	}
+	msockset_info(src->msocks, info);
+	if (line == ATQ_LINE_ESCAPING)
+		strlcpy(buf, "escaping", sizeof(buf));
+	else
+		snprintf(buf, sizeof(buf), "data:%s#%d", info[id].label, id);
+	set(o, "line", ctl_json_str(buf));
+	set(o, "line_bytes_up", jcount(info[id].bytes_up));
+	set(o, "line_bytes_down", jcount(info[id].bytes_down));
+}
+
 json_t *
 ctlstatus_json(const struct ctlstatus_src *src)
 {
@@ -166,6 +199,7 @@ ctlstatus_json(const struct ctlstatus_src *src)
 
 	set(o, "ok", json_true());
 	set(o, "modem", ctlstatus_modem(src));
+	ctlstatus_line(src, o);
 	set(o, "sockets", ctlstatus_sockets(src));
 	set(o, "endpoints", ctlstatus_endpoints(src));
 	set(o, "counters", ctlstatus_counters(src));

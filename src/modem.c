@@ -42,6 +42,8 @@ enum step {
 	STEP_CPIN,
 	STEP_QCCID,
 	STEP_URCPORT,
+	STEP_TRANSPKTSIZE,
+	STEP_TRANSWAITTM,
 	STEP_QICSGP,
 	STEP_CEREG_URC,
 	STEP_CGREG_URC,
@@ -180,6 +182,7 @@ modem_set_conf(struct modem *m, const struct conf *c)
 	atq_set_timeout(m->atq, TMO_QICLOSE, c->timeouts.qiclose * 1000);
 	atq_set_timeout(m->atq, TMO_QIACT, c->timeouts.qiact * 1000);
 	atq_set_timeout(m->atq, TMO_QIDEACT, c->timeouts.qideact * 1000);
+	atq_set_timeout(m->atq, TMO_QIOPEN_CONNECT, c->timeouts.qiopen * 1000);
 }
 
 struct atq *
@@ -716,6 +719,15 @@ modem_step_done(void *arg, enum atq_result res, const struct at_event *ev)
 					atq_set_push(m->atq, id, false);
 		}
 		break;
+	case STEP_TRANSPKTSIZE:
+	case STEP_TRANSWAITTM:
+		/* Some firmware lacks settings (ref. 5.10): go on. */
+		if (res != ATQ_RES_OK)
+			log_info("modem: AT+QICFG=\"%s\" not accepted; "
+			    "continuing with the module's default",
+			    m->step == STEP_TRANSPKTSIZE ? "transpktsize" :
+			    "transwaittm");
+		break;
 	case STEP_ATE0:
 	case STEP_CMEE:
 	case STEP_IFC:
@@ -769,6 +781,9 @@ static const struct {
 	[STEP_QCCID] = { "AT+QCCID", NULL, TMO_COMMAND },
 	[STEP_URCPORT] = { "AT+QURCCFG=\"urcport\",\"uart1\"", NULL,
 	    TMO_COMMAND },
+	/* Not saved by the module: set after every boot (ref. 5.10). */
+	[STEP_TRANSPKTSIZE] = { NULL, NULL, TMO_COMMAND },
+	[STEP_TRANSWAITTM] = { NULL, NULL, TMO_COMMAND },
 	[STEP_QICSGP] = { NULL, NULL, TMO_COMMAND },
 	[STEP_CEREG_URC] = { "AT+CEREG=1", NULL, TMO_COMMAND },
 	[STEP_CGREG_URC] = { "AT+CGREG=1", NULL, TMO_COMMAND },
@@ -792,6 +807,12 @@ modem_init_step(struct modem *m)
 		modem_auth_pdp_args(m, buf, sizeof(buf));
 	else if (m->step == STEP_QISTATE)
 		strlcpy(buf, cmdfam_qi.state, sizeof(buf));
+	else if (m->step == STEP_TRANSPKTSIZE)
+		snprintf(buf, sizeof(buf), "AT+QICFG=\"transpktsize\",%d",
+		    m->conf->modem.transpktsize);
+	else if (m->step == STEP_TRANSWAITTM)
+		snprintf(buf, sizeof(buf), "AT+QICFG=\"transwaittm\",%d",
+		    m->conf->modem.transwaittm);
 	else
 		strlcpy(buf, init_steps[m->step].cmd, sizeof(buf));
 	m->last_line[0] = '\0';

@@ -63,6 +63,17 @@ struct msock {
 	enum msock_type		 type;
 	const struct cmdfam	*fam;		/* its commands (not FREE) */
 	bool			 push;
+	bool			 transparent;	/* access mode 2 */
+	/*
+	 * Data mode (transparent, ref. 5.11): the line is lent to this
+	 * slot.  Client bytes go raw through atq_line_write(); chunk holds
+	 * '+' bytes that may not go yet, last_w is the time of the last
+	 * write and plus_risk the '+' counts (slot_plus_ok).
+	 */
+	bool			 lent;
+	bool			 reclaiming;	/* owner gone: escape, close */
+	long long		 last_w;
+	unsigned int		 plus_risk;
 	const struct msock_ops	*ops;
 	void			*owner;
 	struct atq_cmd		*busy;		/* the one outstanding command */
@@ -113,6 +124,17 @@ static void	slot_timer_cb(evutil_socket_t, short, void *);
 static void	slot_qiclose(struct msock *);
 static void	slot_drain_poll(struct msock *);
 static void	slot_continue(struct msock *);
+static void	slot_line_pump(struct msock *);
+static void	slot_line_data(void *, const uint8_t *, size_t);
+static void	slot_line_returned(void *, const char *);
+static void	slot_line_drained(void *);
+
+/* What the queue tells a slot that holds the line (transparent mode). */
+static const struct atq_borrower_ops slot_borrower_ops = {
+	.data = slot_line_data,
+	.returned = slot_line_returned,
+	.drained = slot_line_drained,
+};
 static void	msockset_rx_poll_cb(evutil_socket_t, short, void *);
 static void	msockset_urc(void *, const char *);
 static void	msockset_urc_payload(void *, const struct at_event *);
@@ -227,6 +249,7 @@ slot_release(struct msock *s, const char *why)
 	s->chunk_len = 0;
 	s->label[0] = '\0';
 	s->rx_pending = s->remote_closed = s->peer_told = false;
+	s->lent = s->reclaiming = false;
 	s->backing_off = false;
 	s->backoff_ms = 0;
 	if (set->ops.slot_freed != NULL && !set->tearing_down)
@@ -347,6 +370,189 @@ slot_continue(struct msock *s)
 	}
 }
 
+/* ---- Data mode (transparent access mode, ref. 5.11) ---- */
+
+/*
+ * How many of buf's n bytes may go to the line now; the rest (only '+'
+ * bytes, at most 3) waits in s->chunk.  The modem escapes on 1 s of
+ * silence, "+++", 1 s of silence (ref. 5.11); a client's '+' bytes must
+ * never make that pattern, whether the modem wants the three '+' close
+ * together or not.  Silence is measured between our writes: bytes still
+ * queued only shorten the silence the modem sees.
+ * - A silence of PLUS_QUIET_MS may be a guard time: the '+' bytes after
+ *   it are counted.  plus_risk has bit j set if j '+' bytes (j < 3)
+ *   have been written since such a silence, with no other byte.
+ * - A silence of PLUS_SPACE_MS (more than the guard time) ends every
+ *   count: a modem that saw it dropped the '+' bytes before.
+ * - A write with any other byte in it goes whole: a '+' run it ends is
+ *   not followed by silence, and one it starts is not preceded by one
+ *   (a write is contiguous on the line).
+ * - Otherwise as many '+' go as make no count exactly 3; the rest wait
+ *   for the client's next bytes or for PLUS_SPACE_MS after this write.
+ */
+static size_t
+slot_plus_ok(struct msock *s, const uint8_t *buf, size_t n)
+{
+	long long	 gap = now_ms() - s->last_w;
+	size_t		 i, k;
+
+	if (gap >= PLUS_SPACE_MS)
+		s->plus_risk = 1;
+	else if (gap >= PLUS_QUIET_MS)
+		s->plus_risk |= 1;
+	for (i = 0; i < n && buf[i] == '+'; i++)
+		;
+	if (i < n) {
+		s->plus_risk = 0;
+		return n;
+	}
+	k = n;
+	while (k > 0 && k <= 3 && (s->plus_risk & (1U << (3 - k))))
+		k--;
+	s->plus_risk = k > 3 ? 0 : (s->plus_risk << k) & 7;
+	return k;
+}
+
+/*
+ * Move the owner's bytes to the line while it has room (LINE_OUT_MAX
+ * waiting at most: the client is not read meanwhile), and stop reading
+ * the line while the owner cannot take more.  An owner that left gets
+ * its last bytes written, then the escape (slot_line_returned closes).
+ */
+static void
+slot_line_pump(struct msock *s)
+{
+	struct atq	*q = slot_atq(s);
+	uint8_t		 buf[MSOCK_SEND_MAX + 3];
+	size_t		 n, k;
+
+	while (s->lent && atq_line_pending(q) < LINE_OUT_MAX) {
+		n = s->chunk_len;
+		memcpy(buf, s->chunk, n);
+		s->chunk_len = 0;
+		if (s->ops != NULL && s->ops->next_chunk != NULL)
+			n += s->ops->next_chunk(s->owner, buf + n,
+			    MSOCK_SEND_MAX, &s->chunk_dest);
+		if (n == 0)
+			break;
+		k = slot_plus_ok(s, buf, n);
+		if (k > 0) {
+			atq_line_write(q, buf, k);
+			s->bytes_up += k;
+			s->last_w = now_ms();
+		}
+		if (k < n) {
+			memcpy(s->chunk, buf + k, n - k);
+			s->chunk_len = n - k;
+			slot_arm(s, s->last_w + PLUS_SPACE_MS - now_ms());
+		}
+		if (k > 0 && s->ops != NULL && s->ops->sent != NULL)
+			s->ops->sent(s->owner);
+		if (k < n)
+			break;
+	}
+	if (!s->lent)
+		return;
+	if (s->reclaiming && s->ops == NULL && s->chunk_len == 0) {
+		atq_line_hold(q, false);
+		atq_reclaim_line(q);	/* after the guard time */
+		return;
+	}
+	atq_line_hold(q, s->ops != NULL && s->ops->can_receive != NULL &&
+	    !s->ops->can_receive(s->owner));
+}
+
+static void
+slot_line_data(void *arg, const uint8_t *data, size_t len)
+{
+	struct msock	*s = arg;
+
+	s->bytes_down += len;
+	if (s->ops != NULL && s->ops->received != NULL)
+		s->ops->received(s->owner, data, len, NULL, 0);
+	if (s->lent && s->ops != NULL && s->ops->can_receive != NULL &&
+	    !s->ops->can_receive(s->owner))
+		atq_line_hold(slot_atq(s), true);
+}
+
+static void
+slot_line_drained(void *arg)
+{
+	slot_line_pump(arg);
+}
+
+/*
+ * The line is back in command mode.  "NO CARRIER": every byte before it
+ * was delivered; the owner hears peer_closed and closes (AT+QICLOSE).
+ * "escaped": the owner left (msock_close); the socket is in buffer mode
+ * now and closes as any other.  "reset": the modem restarted or did not
+ * answer the escape; it may still be in data mode, so nothing is sent:
+ * the modem layer takes every socket down (msockset_down frees this
+ * one).
+ */
+static void
+slot_line_returned(void *arg, const char *why)
+{
+	struct msock	*s = arg;
+
+	s->lent = s->reclaiming = false;
+	s->chunk_len = 0;
+	evtimer_del(s->timer);
+	if (s->state == SLOT_FREE)
+		return;		/* msockset_down() came first */
+	log_debug("slot %d: data mode ended (%s)", s->id, why);
+	if (strcmp(why, "reset") == 0) {
+		s->remote_closed = true;
+		slot_gone(s, "modem reset in data mode");
+		return;
+	}
+	if (strcmp(why, "NO CARRIER") == 0) {
+		s->remote_closed = true;
+		if (s->ops != NULL && s->ops->peer_closed != NULL) {
+			s->peer_told = true;
+			s->ops->peer_closed(s->owner);	/* msock_close() */
+			return;
+		}
+	}
+	if (s->ops != NULL)
+		slot_gone(s, why);
+	msock_close(s);
+}
+
+/*
+ * CONNECT to AT+QIOPEN=...,2: the modem is in data mode and the line is
+ * this slot's.  An owner that left meanwhile (its connect deadline
+ * passed) gets nothing: the slot escapes and closes at once.
+ */
+static void
+slot_connected(struct msock *s)
+{
+	if (!atq_lend_line(slot_atq(s), s->id, &slot_borrower_ops, s)) {
+		/* Not from on_done; never write into data mode. */
+		log_warnx("slot %d: CONNECT, but the line cannot be lent",
+		    s->id);
+		return;
+	}
+	s->lent = true;
+	s->reclaiming = false;
+	s->last_w = 0;		/* the silence before is unknown */
+	s->plus_risk = 0;
+	s->chunk_len = 0;
+	s->remote_closed = s->peer_told = false;
+	evtimer_del(s->timer);
+	if (s->state == SLOT_OPENING && s->ops != NULL) {
+		slot_set_state(s, SLOT_OPEN, "CONNECT");
+		s->since = now_ms();
+		slot_tell_opened(s, 0);
+	} else if (s->state != SLOT_OPEN || s->ops == NULL) {
+		slot_set_state(s, SLOT_OPEN, "CONNECT, owner gone");
+		s->ops = NULL;
+		s->owner = NULL;
+		s->reclaiming = true;
+	}
+	slot_line_pump(s);
+}
+
 static void
 slot_qiopen_done(void *arg, enum atq_result res, const struct at_event *ev)
 {
@@ -355,6 +561,10 @@ slot_qiopen_done(void *arg, enum atq_result res, const struct at_event *ev)
 	s->busy = NULL;
 	if (res == ATQ_RES_ABORTED) {
 		slot_aborted(s);
+		return;
+	}
+	if (s->transparent && res == ATQ_RES_OK) {
+		slot_connected(s);
 		return;
 	}
 	/*
@@ -366,8 +576,13 @@ slot_qiopen_done(void *arg, enum atq_result res, const struct at_event *ev)
 		slot_continue(s);
 		return;
 	}
+	/*
+	 * With access mode 2 a bare ERROR is the connect's failure (ref.
+	 * 5.2: no +QIOPEN URC follows).
+	 */
 	slot_tell_opened(s, res == ATQ_RES_TIMEOUT ? ERR_MODEM :
-	    (ev != NULL && ev->code > 0 ? ev->code : QERR_INVALID_PARAM));
+	    (ev != NULL && ev->code > 0 ? ev->code : s->transparent ?
+	    QERR_CONNECT : QERR_INVALID_PARAM));
 	/* A refused QIOPEN leaves nothing to close; be safe anyway. */
 	slot_qiclose(s);
 }
@@ -384,13 +599,16 @@ slot_send_qiopen(struct msock *s)
 	struct cmdfam_open	 o = {
 		.context_id = s->set->ctx, .id = s->id,
 		.service = svc[s->type], .host = s->host, .port = s->port,
-		.local_port = s->local_port, .access_mode = s->push ? 1 : 0,
+		.local_port = s->local_port,
+		.access_mode = s->transparent ? 2 : s->push ? 1 : 0,
 	};
 	struct atq_cmd		*c;
 	char			 cmd[CMDFAM_CMD_MAX];
 
 	cmdfam_open(s->fam, cmd, sizeof(cmd), &o);
-	c = atq_cmd_new(TMO_QIOPEN, "%s", cmd);
+	/* Access mode 2 answers CONNECT once connected (ref. 5.2). */
+	c = atq_cmd_new(s->transparent ? TMO_QIOPEN_CONNECT : TMO_QIOPEN, "%s",
+	    cmd);
 	c->on_done = slot_qiopen_done;
 	c->arg = s;
 	s->busy = c;
@@ -400,7 +618,7 @@ slot_send_qiopen(struct msock *s)
 
 struct msock *
 msock_open(struct msockset *set, enum msock_type type, const char *host,
-    int port, int local_port, bool push, int timeout_ms,
+    int port, int local_port, int access_mode, int timeout_ms,
     const struct msock_ops *ops, void *owner)
 {
 	struct msock	*s = NULL;
@@ -420,7 +638,8 @@ msock_open(struct msockset *set, enum msock_type type, const char *host,
 	s->label[0] = '\0';
 	s->type = type;
 	s->fam = &cmdfam_qi;
-	s->push = push;
+	s->push = access_mode == 1;
+	s->transparent = access_mode == 2;
 	s->ops = ops;
 	s->owner = owner;
 	s->retried_stale = false;
@@ -465,6 +684,12 @@ msock_close(struct msock *s)
 		 */
 		return;
 	case SLOT_OPEN:
+		if (s->lent) {
+			/* Its last bytes go out, then the escape. */
+			s->reclaiming = true;
+			slot_line_pump(s);
+			return;
+		}
 		if (!slot_needs_drain(s)) {
 			slot_qiclose(s);
 			return;
@@ -501,6 +726,10 @@ msockset_counters(const struct msockset *set)
 void
 msock_kick(struct msock *s)
 {
+	if (s->lent) {
+		slot_line_pump(s);
+		return;
+	}
 	atq_kick(slot_atq(s));
 }
 
@@ -576,6 +805,10 @@ slot_timer_cb(evutil_socket_t fd, short what, void *arg)
 		slot_qiclose(s);
 		break;
 	case SLOT_OPEN:
+		if (s->lent) {		/* a held '+' may go now */
+			slot_line_pump(s);
+			break;
+		}
 		s->backing_off = false;
 		atq_kick(slot_atq(s));
 		break;
@@ -773,7 +1006,7 @@ slot_next_cmd(struct msock *s)
 	bool		 can_read, can_send;
 
 	if (s->state != SLOT_OPEN || s->busy != NULL || s->ops == NULL ||
-	    s->type == MSOCK_TCP_LISTENER)
+	    s->lent || s->type == MSOCK_TCP_LISTENER)
 		return NULL;
 	can_read = !s->push && s->rx_pending &&
 	    (s->ops->can_receive == NULL || s->ops->can_receive(s->owner));
@@ -841,7 +1074,7 @@ msockset_rx_poll_cb(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < AT_NSLOTS; i++) {
 		s = &set->slots[i];
 		if (s->state != SLOT_OPEN || s->push || s->rx_pending ||
-		    s->type == MSOCK_TCP_LISTENER ||
+		    s->lent || s->type == MSOCK_TCP_LISTENER ||
 		    now - s->rx_checked < set->rx_poll_ms)
 			continue;
 		s->rx_pending = true;
@@ -911,9 +1144,14 @@ msockset_qiopen(struct msockset *set, int id, int err)
 		slot_continue(s);
 		return;
 	}
+	if (s->transparent && err == 0) {
+		/* Access mode 2: CONNECT to the command says it (ref. 5.2). */
+		log_debug("slot %d: +QIOPEN: %d,0 before CONNECT", id, id);
+		return;
+	}
 	evtimer_del(s->timer);
 	if (err_info(err)->retry == RETRY_CLOSE_SLOT && !s->retried_stale &&
-	    s->ops != NULL) {
+	    s->ops != NULL && !s->transparent) {
 		/* Stale slot (ref. 11.11): close, then retry once. */
 		struct atq_cmd	*c;
 		char		 cmd[CMDFAM_CMD_MAX];
@@ -1049,6 +1287,20 @@ msockset_owned(const struct msockset *set, int id)
 	    set->slots[id].state != SLOT_FREE;
 }
 
+bool
+msockset_line_busy(const struct msockset *set)
+{
+	const struct msock	*s;
+	int			 i;
+
+	for (i = 0; i < AT_NSLOTS; i++) {
+		s = &set->slots[i];
+		if (s->lent || (s->transparent && s->state == SLOT_OPENING))
+			return true;
+	}
+	return false;
+}
+
 int
 msockset_free_slots(const struct msockset *set)
 {
@@ -1074,7 +1326,10 @@ msockset_close_all(struct msockset *set)
 			continue;
 		n++;
 		slot_gone(s, "shutting down");
-		if (s->state != SLOT_CLOSING)
+		if (s->lent) {		/* escape first, then QICLOSE */
+			s->reclaiming = true;
+			slot_line_pump(s);
+		} else if (s->state != SLOT_CLOSING)
 			slot_qiclose(s);
 	}
 	return n;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bg96d/conf.h"
+#include "bg96d/timeouts.h"
 
 #ifndef SRCDIR
 #error "SRCDIR must be the project's source directory"
@@ -200,6 +201,8 @@ check_defaults(const struct conf *d)
 	ck_assert_str_eq(d->modem.pin, "");
 	ck_assert_int_eq(d->modem.registration_timeout, 180);
 	ck_assert_int_eq(d->modem.backoff_max, 60);
+	ck_assert_int_eq(d->modem.transpktsize, TRANSPKTSIZE_DEF);
+	ck_assert_int_eq(d->modem.transwaittm, TRANSWAITTM_DEF);
 	ck_assert_str_eq(d->modem.reset_command, "");
 	ck_assert_str_eq(d->daemon.socket_dir, "/run/bg96");
 	ck_assert_int_eq(d->daemon.socket_mode, 0660);
@@ -421,6 +424,14 @@ static const struct range_case {
 	{ "modem", "backoff_max", "0", false, 0 },
 	{ "modem", "backoff_max", "3601", false, 0 },
 	{ "modem", "backoff_max", "99999999999999999999999", false, 0 },
+	{ "modem", "transpktsize", "1", true, 0 },
+	{ "modem", "transpktsize", "1460", true, 0 },
+	{ "modem", "transpktsize", "0", false, 0 },
+	{ "modem", "transpktsize", "1461", false, 0 },
+	{ "modem", "transwaittm", "0", true, 0 },
+	{ "modem", "transwaittm", "20", true, 0 },
+	{ "modem", "transwaittm", "21", false, 0 },
+	{ "modem", "transwaittm", "-1", false, 0 },
 	{ "modem", "reset_command", "", true, 0 },
 	{ "modem", "reset_command", "/usr/bin/gpio-reset", true, 0 },
 	{ "modem", "reset_command", "gpio-reset", false, 0 },
@@ -547,6 +558,7 @@ static const struct range_case {
 	{ "tcp", "local_port", "65536", false, 0 },
 	{ "tcp", "access_mode", "buffer", true, 0 },
 	{ "tcp", "access_mode", "push", true, 0 },
+	{ "tcp", "access_mode", "transparent", true, 0 },
 	{ "tcp", "access_mode", "direct", false, 0 },
 	{ "tcp", "access_mode", "1", false, 0 },
 	{ "tcp", "max_connections", "1", true, 0 },
@@ -590,6 +602,7 @@ static const struct range_case {
 	{ "lst", "forward", "udp:127.0.0.1:53", false, 1 },
 	{ "lst", "access_mode", "buffer", true, 0 },
 	{ "lst", "access_mode", "push", false, 1 },
+	{ "lst", "access_mode", "transparent", false, 1 },
 	{ "lst", "host", "example.com", false, 1 },
 	{ "lst", "port", "80", false, 1 },
 	{ "lst", "socket_mode", "0600", false, 1 },
@@ -597,6 +610,7 @@ static const struct range_case {
 	{ "svc", "forward", "tcp:127.0.0.1:5683", false, 1 },
 	{ "svc", "forward", "unix:/run/x.sock", false, 1 },
 	{ "svc", "access_mode", "push", true, 0 },
+	{ "svc", "access_mode", "transparent", false, 1 },
 };
 
 /* What an endpoint section of each kind needs besides the tested key. */
@@ -943,6 +957,14 @@ START_TEST(test_cross_fields)
 	ck_nerr(MODEM "[endpoint s]\ntype = udp-service\n", 2);
 	ck_err(3, "udp-service needs local_port");
 	ck_err(3, "udp-service needs forward = udp:127.0.0.1:PORT");
+	ck_nerr(MODEM "[endpoint s]\ntype = udp-service\nlocal_port = 7\n"
+	    "forward = udp:127.0.0.1:7\naccess_mode = transparent\n", 1);
+	ck_err(3, "endpoint s: access_mode transparent is not supported on "
+	    "udp-service");
+	ck_nerr(MODEM "[endpoint u]\ntype = udp\nhost = a.b\nport = 1\n"
+	    "access_mode = transparent\n", 1);
+	ck_err(3, "endpoint u: access_mode transparent is not supported on "
+	    "udp");
 
 	/* A value refused at its line is not reported again. */
 	ck_nerr(MODEM "[endpoint l]\ntype = tcp-listener\nlocal_port = 0\n"

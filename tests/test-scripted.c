@@ -20,6 +20,9 @@
 
 #include "bg96d/at.h"
 #include "bg96d/atq.h"
+#include "bg96d/ctlat.h"
+#include "bg96d/ctlproto.h"
+#include "bg96d/ctlstatus.h"
 #include "bg96d/endpoint.h"
 #include "bg96d/modem.h"
 #include "bg96d/msock.h"
@@ -1097,6 +1100,439 @@ START_TEST(d05_udp_service_unpauses_after_reopen)
 }
 END_TEST
 
+/* ---- Transparent access mode (issue 15, ref. 5.2, 5.11) ---- */
+
+#define EP_TR "[endpoint tr]\ntype = tcp\nhost = 192.0.2.10\nport = 8009\n" \
+	"access_mode = transparent\n"
+#define QIOPEN_TR "AT+QIOPEN=1,11,\"TCP\",\"192.0.2.10\",8009,0,2\r"
+
+/* Run until n bytes came to the client (fails on EOF or after a while). */
+static void
+client_read_n(struct sm *t, int fd, uint8_t *buf, size_t n)
+{
+	long long	 end = now_ms() + SM_WAIT_MS;
+	size_t		 got = 0;
+	ssize_t		 r;
+
+	while (got < n) {
+		sm_run(t, 10);
+		r = recv(fd, buf + got, n - got, MSG_DONTWAIT);
+		if (r == 0)
+			ck_abort_msg("client: EOF after %zu of %zu bytes", got,
+			    n);
+		if (r > 0)
+			got += (size_t)r;
+		if (now_ms() >= end)
+			ck_abort_msg("client: %zu of %zu bytes", got, n);
+	}
+}
+
+/* A client on endpoint tr, its line lent: returns the client's fd. */
+static int
+tr_connect(struct sm *t)
+{
+	int	 fd, id = -2;
+
+	fd = sm_connect(t, "tr");
+	sm_expect(t, QIOPEN_TR);
+	sm_send(t, "\r\nCONNECT\r\n");
+	sm_run(t, 50);
+	ck_assert_int_eq(atq_line_owner(sm_atq(t), &id), ATQ_LINE_DATA);
+	ck_assert_int_eq(id, 11);
+	return fd;
+}
+
+static json_t *
+tr_status(struct sm *t)
+{
+	struct ctlstatus_src	 src = {
+		.modem = sm_stack(t)->modem, .msocks = sm_set(t),
+		.eps = sm_stack(t)->eps, .started = now_ms(),
+	};
+
+	return ctlstatus_json(&src);
+}
+
+static void
+tr_at_done(void *arg, json_t *reply)
+{
+	ck_abort_msg("control \"at\" was sent in data mode");
+}
+
+/*
+ * Every byte value both ways, raw, with "\r\nOK\r\n" and "+++" inside
+ * the payload; status and "at" while the line is lent; a second client
+ * waits; NO CARRIER gives the client every byte, then EOF, then
+ * AT+QICLOSE; then the waiting client is served, closes, and the line
+ * is taken back with "+++" after the guard time.
+ */
+START_TEST(transparent_end_to_end)
+{
+	struct sm	*t = the_sm = sm_new_stack(EP_TR);
+	struct ctl_req	 req;
+	json_t		*st, *reply = NULL;
+	uint8_t		 pay[256 + 16], got[sizeof(pay)];
+	char		 tail[64];
+	size_t		 i, n = 0;
+	long long	 start;
+	int		 fd, fd2;
+
+	sm_bringup(t, "");
+	fd = tr_connect(t);
+	for (i = 0; i < 256; i++)
+		pay[n++] = (uint8_t)i;
+	memcpy(pay + n, "\r\nOK\r\n+++", 9);
+	n += 9;
+
+	/* Down: the modem's bytes are the client's, whatever they are. */
+	sm_send_bytes(t, pay, n);
+	client_read_n(t, fd, got, n);
+	ck_assert_mem_eq(got, pay, n);
+	/* Up: the client's bytes go to the line, nothing around them. */
+	ck_assert_int_eq(write(fd, pay, n), (ssize_t)n);
+	sm_expect_bytes(t, pay, n);
+
+	/* Status from the cache; "at" refused, nothing written. */
+	st = tr_status(t);
+	ck_assert_str_eq(json_string_value(json_object_get(st, "line")),
+	    "data:tr#11");
+	ck_assert_int_eq(json_integer_value(json_object_get(st,
+	    "line_bytes_up")), (json_int_t)n);
+	ck_assert_int_eq(json_integer_value(json_object_get(st,
+	    "line_bytes_down")), (json_int_t)n);
+	json_decref(st);
+	ctl_parse_request("at AT+CSQ", &req);
+	ck_assert_ptr_null(ctlat_start(sm_atq(t), &req, tr_at_done, NULL,
+	    &reply));
+	ck_assert_ptr_nonnull(reply);
+	ck_assert_str_eq(json_string_value(json_object_get(reply, "error")),
+	    "line lent to a transparent connection");
+	json_decref(reply);
+
+	/* A second client waits: nothing is written while the line is lent. */
+	fd2 = sm_connect(t, "tr");
+	sm_quiet(t, 300);
+
+	/* The remote closes: the bytes before NO CARRIER, EOF, QICLOSE. */
+	sm_send(t, "last words\r\nNO CARRIER\r\n");
+	sm_expect(t, "AT+QICLOSE=11,1\r");
+	n = client_read_all(t, fd, tail, sizeof(tail));
+	ck_assert_uint_eq(n, 10);
+	ck_assert_mem_eq(tail, "last words", 10);
+	close(fd);
+	st = tr_status(t);
+	ck_assert_str_eq(json_string_value(json_object_get(st, "line")),
+	    "command");
+	json_decref(st);
+	sm_send(t, "\r\nOK\r\n");
+
+	/*
+	 * The waiting client gets the line.  The first one's end let it
+	 * in (slot 11 was still closing: it takes slot 10).
+	 */
+	sm_expect(t, "AT+QIOPEN=1,10,\"TCP\",\"192.0.2.10\",8009,0,2\r");
+	sm_send(t, "\r\nCONNECT\r\n");
+	sm_run(t, 50);
+	ck_assert_int_eq(atq_line_owner(sm_atq(t), NULL), ATQ_LINE_DATA);
+	ck_assert_int_eq(write(fd2, "bye", 3), 3);
+	sm_expect(t, "bye");
+	start = now_ms();
+	close(fd2);
+	/* Client gone: "+++" only after the guard time, then OK, QICLOSE. */
+	sm_expect(t, "+++");
+	ck_assert_int_ge(now_ms() - start, ESCAPE_GUARD_MS - 50);
+	st = tr_status(t);
+	ck_assert_str_eq(json_string_value(json_object_get(st, "line")),
+	    "escaping");
+	json_decref(st);
+	sm_send(t, "\r\nOK\r\n");
+	/* Sent bytes are acked before QICLOSE, as in buffer mode. */
+	sm_expect(t, "AT+QISEND=10,0\r");
+	sm_send(t, "\r\n+QISEND: 3,3,0\r\n\r\nOK\r\n");
+	sm_expect(t, "AT+QICLOSE=10,1\r");
+	sm_send(t, "\r\nOK\r\n");
+	sm_until(t, all_free, NULL, "slot freed");
+	sm_free(t);
+}
+END_TEST
+
+/*
+ * A client's own "+++" never makes the escape pattern (1 s of silence,
+ * "+++", 1 s of silence): after a silence at most two '+' go at once;
+ * the third waits for the client's next byte, or goes alone more than
+ * a guard time later.
+ */
+START_TEST(transparent_client_plus_is_payload)
+{
+	struct sm	*t = the_sm = sm_new_stack(EP_TR);
+	long long	 start;
+	int		 fd;
+
+	sm_bringup(t, "");
+	fd = tr_connect(t);
+
+	/* "+++" alone after a silence: "++", then "+" a guard time later. */
+	ck_assert_int_eq(write(fd, "+++", 3), 3);
+	sm_expect(t, "++");
+	start = now_ms();
+	sm_expect(t, "+");
+	ck_assert_int_ge(now_ms() - start, PLUS_SPACE_MS - 50);
+
+	/* "++", "+" (held), then "y": the held '+' goes with the 'y'. */
+	sm_run(t, PLUS_SPACE_MS);
+	ck_assert_int_eq(write(fd, "++", 2), 2);
+	sm_expect(t, "++");
+	ck_assert_int_eq(write(fd, "+", 1), 1);
+	sm_quiet(t, 300);
+	ck_assert_int_eq(write(fd, "y", 1), 1);
+	start = now_ms();
+	sm_expect(t, "+y");
+	ck_assert_int_lt(now_ms() - start, 500);
+
+	/* Mixed with other bytes, or four in a row: at once. */
+	sm_run(t, PLUS_SPACE_MS);
+	ck_assert_int_eq(write(fd, "abc+++", 6), 6);
+	sm_expect(t, "abc+++");
+	sm_run(t, PLUS_SPACE_MS);
+	ck_assert_int_eq(write(fd, "++++", 4), 4);
+	sm_expect(t, "++++");
+
+	/* Spaced '+' bytes keep their count across short silences. */
+	sm_run(t, PLUS_SPACE_MS);
+	ck_assert_int_eq(write(fd, "+", 1), 1);
+	sm_expect(t, "+");
+	sm_run(t, PLUS_QUIET_MS + 100);
+	ck_assert_int_eq(write(fd, "+", 1), 1);
+	sm_expect(t, "+");
+	sm_run(t, PLUS_QUIET_MS + 100);
+	ck_assert_int_eq(write(fd, "+", 1), 1);
+	sm_quiet(t, 300);	/* the third waits */
+	sm_expect(t, "+");
+
+	/*
+	 * "+", then after a silence that may be a guard time (PLUS_QUIET_MS
+	 * or more, less than PLUS_SPACE_MS) "+++": both counts matter (a
+	 * modem that does not want the three together sees 1 + 3, one that
+	 * does sees a fresh start); one goes, two wait.
+	 */
+	sm_run(t, PLUS_SPACE_MS);
+	ck_assert_int_eq(write(fd, "+", 1), 1);
+	sm_expect(t, "+");
+	sm_run(t, PLUS_QUIET_MS + 200);
+	ck_assert_int_eq(write(fd, "+++", 3), 3);
+	sm_expect(t, "+");
+	start = now_ms();
+	sm_expect(t, "++");
+	ck_assert_int_ge(now_ms() - start, PLUS_SPACE_MS - 100);
+
+	sm_send(t, "\r\nNO CARRIER\r\n");
+	sm_expect(t, "AT+QICLOSE=11,1\r");
+	sm_send(t, "\r\nOK\r\n");
+	close(fd);
+	sm_until(t, all_free, NULL, "slot freed");
+	sm_free(t);
+}
+END_TEST
+
+/* Half a MiB each way in 8 KiB rounds, every byte value, nothing lost. */
+START_TEST(transparent_bulk_both_ways)
+{
+	struct sm	*t = the_sm = sm_new_stack(EP_TR);
+	static uint8_t	 buf[8192], got[8192];
+	size_t		 i;
+	int		 fd, r;
+
+	sm_bringup(t, "");
+	fd = tr_connect(t);
+	for (r = 0; r < 64; r++) {
+		for (i = 0; i < sizeof(buf); i++)
+			buf[i] = (uint8_t)(i * 7 + (size_t)r);
+		ck_assert_int_eq(send(fd, buf, sizeof(buf), MSG_DONTWAIT),
+		    (ssize_t)sizeof(buf));
+		sm_expect_bytes(t, buf, sizeof(buf));
+		sm_send_bytes(t, buf, sizeof(buf));
+		client_read_n(t, fd, got, sizeof(got));
+		ck_assert_mem_eq(got, buf, sizeof(buf));
+	}
+	sm_send(t, "\r\nNO CARRIER\r\n");
+	sm_expect(t, "AT+QICLOSE=11,1\r");
+	sm_send(t, "\r\nOK\r\n");
+	close(fd);
+	sm_until(t, all_free, NULL, "slot freed");
+	sm_free(t);
+}
+END_TEST
+
+/*
+ * The modem restarts in data mode: its RDY ends data mode, the client
+ * gets what came before and EOF, and the modem is brought up again.
+ */
+START_TEST(transparent_reboot_in_data_mode)
+{
+	struct sm	*t = the_sm = sm_new_stack(EP_TR);
+	char		 buf[64];
+	int		 fd;
+
+	sm_bringup(t, "");
+	fd = tr_connect(t);
+	sm_send(t, "partial\r\nRDY\r\n");
+	ck_assert_uint_eq(client_read_all(t, fd, buf, sizeof(buf)), 7);
+	ck_assert_mem_eq(buf, "partial", 7);
+	close(fd);
+	sm_until(t, not_ready, sm_stack(t), "leaving READY");
+	ck_assert_uint_eq(modem_counters(sm_stack(t)->modem)->reboots, 1);
+	ck_assert_int_eq(atq_line_owner(sm_atq(t), NULL), ATQ_LINE_COMMAND);
+	sm_bringup(t, "");
+	ck_assert_int_eq(msockset_free_slots(sm_set(t)), AT_NSLOTS);
+	sm_free(t);
+}
+END_TEST
+
+/*
+ * The client closes and the modem does not answer "+++": nothing more
+ * is written (the modem may still be in data mode, and would send it to
+ * the remote), the modem layer recovers, the slot is freed; the line,
+ * reopened, is escaped again before the first AT.
+ */
+START_TEST(transparent_escape_unanswered)
+{
+	struct sm	*t = the_sm = sm_new_stack(EP_TR);
+	int		 fd;
+
+	sm_bringup(t, "");
+	fd = tr_connect(t);
+	close(fd);
+	sm_expect(t, "+++");
+	/* No OK: silence until the line is reopened and probed. */
+	sm_quiet(t, ESCAPE_GUARD_MS + TMO_DEF_COMMAND * 1000 - 200);
+	sm_until(t, not_ready, sm_stack(t), "recovery");
+	ck_assert_int_eq(atq_line_owner(sm_atq(t), NULL), ATQ_LINE_COMMAND);
+	ck_assert_int_eq(msockset_free_slots(sm_set(t)), AT_NSLOTS);
+	ck_assert_uint_eq(modem_counters(sm_stack(t)->modem)->unresponsive,
+	    1);
+	/* Line reopened: escape again, blind, before the first probe. */
+	sm_expect(t, "+++");
+	sm_quiet(t, ESCAPE_GUARD_MS - 100);
+	sm_send(t, "\r\nOK\r\n");
+	sm_bringup(t, "");
+	sm_free(t);
+}
+END_TEST
+
+/*
+ * Control "reset" while the line is lent: the client gets EOF, and the
+ * reopened line is escaped before the first AT (the modem did not
+ * leave data mode by itself).
+ */
+START_TEST(transparent_reset_in_data_mode)
+{
+	struct sm	*t = the_sm = sm_new_stack(EP_TR);
+	char		 buf[16];
+	int		 fd;
+
+	sm_bringup(t, "");
+	fd = tr_connect(t);
+	sm_send(t, "hi");
+	client_read_n(t, fd, (uint8_t *)buf, 2);
+	modem_reset(sm_stack(t)->modem, "test");
+	ck_assert_uint_eq(client_read_all(t, fd, buf, sizeof(buf)), 0);
+	close(fd);
+	sm_expect(t, "+++");
+	sm_send(t, "\r\nOK\r\n");
+	ck_assert_str_eq(sm_next_cmd(t), "AT");
+	sm_send(t, "\r\nOK\r\n");
+	sm_bringup(t, "");
+	ck_assert_int_eq(msockset_free_slots(sm_set(t)), AT_NSLOTS);
+	sm_free(t);
+}
+END_TEST
+
+/*
+ * The PDP context is lost while AT+QIOPEN=...,2 waits for CONNECT: the
+ * slot is dropped and its command cancelled.  When CONNECT comes
+ * anyway, nobody holds the line, yet the modem is in data mode: the
+ * queue escapes before the next command (AT+QIDEACT).
+ */
+START_TEST(transparent_connect_after_cancel)
+{
+	struct sm	*t = the_sm = sm_new_stack(EP_TR);
+	int		 fd;
+
+	sm_bringup(t, "");
+	fd = sm_connect(t, "tr");
+	sm_expect(t, QIOPEN_TR);
+	sm_send(t, "\r\n+QIURC: \"pdpdeact\",1\r\n");
+	sm_run(t, 50);
+	sm_send(t, "\r\nCONNECT\r\n");
+	sm_expect(t, "+++");
+	sm_send(t, "\r\nOK\r\n");
+	sm_expect(t, "AT+QIDEACT=1\r");
+	sm_send(t, "\r\nOK\r\n");
+	sm_bringup(t, "");
+	/* The client waited (requeued) and is served now. */
+	sm_expect(t, QIOPEN_TR);
+	sm_send(t, "\r\nCONNECT\r\n");
+	sm_run(t, 50);
+	ck_assert_int_eq(atq_line_owner(sm_atq(t), NULL), ATQ_LINE_DATA);
+	sm_send(t, "\r\nNO CARRIER\r\n");
+	sm_expect(t, "AT+QICLOSE=11,1\r");
+	sm_send(t, "\r\nOK\r\n");
+	close(fd);
+	sm_until(t, all_free, NULL, "slot freed");
+	sm_free(t);
+}
+END_TEST
+
+/* A refused connect (ERROR to AT+QIOPEN=...,2) fails the client. */
+START_TEST(transparent_connect_refused)
+{
+	struct sm	*t = the_sm = sm_new_stack(EP_TR);
+	char		 buf[16];
+	int		 fd;
+
+	sm_bringup(t, "");
+	fd = sm_connect(t, "tr");
+	sm_expect(t, QIOPEN_TR);
+	sm_send(t, "\r\nERROR\r\n");
+	sm_expect(t, "AT+QICLOSE=11,1\r");
+	sm_send(t, "\r\nOK\r\n");
+	ck_assert_uint_eq(client_read_all(t, fd, buf, sizeof(buf)), 0);
+	close(fd);
+	ck_assert_int_eq(atq_line_owner(sm_atq(t), NULL), ATQ_LINE_COMMAND);
+	sm_until(t, all_free, NULL, "slot freed");
+	sm_free(t);
+}
+END_TEST
+
+/* Bring-up sets transpktsize and transwaittm; ERROR is tolerated. */
+START_TEST(transparent_qicfg_at_bringup)
+{
+	struct sm	*t = the_sm = sm_new_stack(EP_TR);
+	const char	*cmd;
+	int		 seen = 0;
+
+	while (!is_ready(sm_stack(t))) {
+		cmd = sm_next_cmd(t);
+		if (strcmp(cmd, "AT+QICFG=\"transpktsize\",1460") == 0 ||
+		    strcmp(cmd, "AT+QICFG=\"transwaittm\",2") == 0) {
+			seen++;
+			sm_send(t, "\r\nERROR\r\n");	/* old firmware */
+			continue;
+		}
+		if (strcmp(cmd, "AT+CEREG?") == 0)
+			sm_send(t, "\r\n+CEREG: 1,1\r\n");
+		else if (strcmp(cmd, "AT+QIACT?") == 0)
+			sm_send(t, "\r\n+QIACT: 1,1,1,\"10.0.0.2\"\r\n");
+		else if (strcmp(cmd, "AT+CPIN?") == 0)
+			sm_send(t, "\r\n+CPIN: READY\r\n");
+		sm_send(t, "\r\nOK\r\n");
+		sm_run(t, 20);
+	}
+	ck_assert_int_eq(seen, 2);
+	sm_free(t);
+}
+END_TEST
+
 static Suite *
 scripted_suite(void)
 {
@@ -1133,6 +1569,15 @@ scripted_suite(void)
 	tcase_add_test(st, d10_qiopen_561_checks_the_context);
 	tcase_add_test(st, d10_echo_means_restart);
 	tcase_add_test(st, d05_udp_service_unpauses_after_reopen);
+	tcase_add_test(st, transparent_end_to_end);
+	tcase_add_test(st, transparent_client_plus_is_payload);
+	tcase_add_test(st, transparent_bulk_both_ways);
+	tcase_add_test(st, transparent_reboot_in_data_mode);
+	tcase_add_test(st, transparent_escape_unanswered);
+	tcase_add_test(st, transparent_reset_in_data_mode);
+	tcase_add_test(st, transparent_connect_after_cancel);
+	tcase_add_test(st, transparent_connect_refused);
+	tcase_add_test(st, transparent_qicfg_at_bringup);
 	suite_add_tcase(s, st);
 	return s;
 }

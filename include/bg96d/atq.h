@@ -154,7 +154,9 @@ void		 atq_sockets_ready(struct atq *, bool);
  * No "OK" within ESCAPE_GUARD_MS and the command deadline: the borrower
  * is told "reset", ops.unresponsive runs (the modem layer recovers) and
  * the waiting commands stay queued: if the modem is still in data mode
- * they would reach the remote.
+ * they would reach the remote.  The line attached next (or a line
+ * detached while lent) is escaped again, "blind", before any command,
+ * and so is a CONNECT that no borrower took (its command cancelled).
  * Every module that wants to write (health check, radio poll, control
  * "at" requests, the slots' pump) goes through the queue, so none of
  * them needs to know about transparent mode.
@@ -172,9 +174,16 @@ struct atq_borrower_ops {
 	 * The line is back in command mode; the borrower writes no more.
 	 * why: "escaped" (after "+++": the socket stays open, in buffer
 	 * mode), "NO CARRIER" (the remote closed) or "reset" (modem
-	 * rebooted, line lost or detached).
+	 * rebooted: "RDY" or "POWERED DOWN" in data mode, then routed as
+	 * a URC; line lost or detached; no OK to "+++").
 	 */
 	void	(*returned)(void *, const char *why);
+	/*
+	 * Everything written so far has gone to the line (the kernel):
+	 * the borrower may write more.  Called (from the loop) once after
+	 * an atq_line_write() that left atq_line_pending() above 0.
+	 */
+	void	(*drained)(void *);
 };
 
 /* The line's state; *id (if not NULL) is the borrower's slot, or -1. */
@@ -189,6 +198,13 @@ bool		 atq_lend_line(struct atq *, int id,
 		    const struct atq_borrower_ops *, void *arg);
 /* The borrower writes socket payload (ignored unless in data mode). */
 void		 atq_line_write(struct atq *, const void *, size_t);
+/*
+ * The borrower's client does not read: stop (hold) or resume reading
+ * the line.  Command mode always reads (atq_line_return resumes).
+ */
+void		 atq_line_hold(struct atq *, bool hold);
+/* Bytes written with atq_line_write() not yet handed to the line. */
+size_t		 atq_line_pending(const struct atq *);
 /* Take the line back: escape after ESCAPE_GUARD_MS of silence. */
 void		 atq_reclaim_line(struct atq *);
 /*

@@ -26,7 +26,16 @@ enum conf_ep_type {
 enum conf_access {
 	CONF_ACCESS_BUFFER = 0,		/* modem access mode 0 */
 	CONF_ACCESS_PUSH = 1,		/* modem access mode 1 */
+	CONF_ACCESS_TRANSPARENT = 2,	/* modem access mode 2 (data mode) */
 };
+
+/*
+ * AT+QICFG="transpktsize": the module sends a packet once this many
+ * upstream bytes are buffered (ref. 5.10: 1..1460, module default
+ * 1024).  1460 (one full TCP segment) spends the fewest packets on a
+ * stream; transwaittm flushes anything shorter.
+ */
+#define TRANSPKTSIZE_DEF	1460
 
 enum conf_flow {
 	CONF_FLOW_NONE,
@@ -101,6 +110,8 @@ struct conf {
 		int		 registration_timeout;
 		int		 backoff_max;
 		char		 reset_command[PATH_MAX];
+		int		 transpktsize;	/* AT+QICFG, 1..1460 */
+		int		 transwaittm;	/* AT+QICFG, 0..20 x 100 ms */
 	} modem;
 
 	struct {

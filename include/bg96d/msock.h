@@ -33,6 +33,11 @@ enum msock_type {
 /* Largest AT+QISEND payload and AT+QIRD read (ref. section 5.5, 5.7). */
 #define MSOCK_SEND_MAX	1460
 #define MSOCK_READ_MAX	1500
+/*
+ * Data mode, upstream: no more client bytes are taken while this many
+ * wait for the serial line (about 0.35 s at 115200 bit/s).
+ */
+#define LINE_OUT_MAX	4096
 
 /* A remote peer of a UDP SERVICE or TCP LISTENER socket. */
 struct msock_peer {
@@ -114,6 +119,11 @@ void		 msockset_set_context(struct msockset *, int context_id);
 void		 msockset_down(struct msockset *, const char *why);
 /* True if slot id is in use by this daemon. */
 bool		 msockset_owned(const struct msockset *, int id);
+/*
+ * True while a transparent socket holds the serial line (data mode,
+ * escaping) or waits for its CONNECT: nothing else may be opened.
+ */
+bool		 msockset_line_busy(const struct msockset *);
 /* Number of free slots. */
 int		 msockset_free_slots(const struct msockset *);
 const struct msockset_counters *msockset_counters(const struct msockset *);
@@ -124,10 +134,13 @@ int		 msockset_close_all(struct msockset *);
 
 /*
  * Open a socket on a free slot: AT+QIOPEN, then wait for +QIOPEN up to
- * timeout_ms.  Returns NULL if no slot is free.
+ * timeout_ms.  Returns NULL if no slot is free.  access_mode is the
+ * modem's: 0 buffer, 1 direct push, 2 transparent (MSOCK_TCP only:
+ * on CONNECT the serial line is lent to this socket until it closes,
+ * NO CARRIER or a reset; bytes go raw both ways).
  */
 struct msock	*msock_open(struct msockset *, enum msock_type, const char *host,
-		    int port, int local_port, bool push, int timeout_ms,
+		    int port, int local_port, int access_mode, int timeout_ms,
 		    const struct msock_ops *, void *owner);
 /*
  * Release: the owner is forgotten at once; the slot is freed with

@@ -18,6 +18,8 @@ enum tmo_kind {
 	TMO_QIACT,		/* AT+QIACT: Quectel 150 s */
 	TMO_QIDEACT,		/* AT+QIDEACT: Quectel 40 s */
 	TMO_QIOPEN,		/* AT+QIOPEN until "OK": immediate, 5 s */
+	TMO_QIOPEN_CONNECT,	/* AT+QIOPEN,2 until "CONNECT": the connect
+				 * itself, [timeouts] qiopen (150 s) */
 	TMO_QICLOSE,		/* AT+QICLOSE: <timeout> + margin */
 	TMO_PROMPT,		/* AT+QISEND until "> ": ST 10 s, Zephyr 5 s */
 	TMO_SEND,		/* payload until SEND OK: Quectel 120 s */
@@ -77,6 +79,35 @@ enum tmo_kind {
  * [timeouts] command deadline.
  */
 #define ESCAPE_GUARD_MS		1000
+/*
+ * Before the escape, how often to look whether the data-mode bytes left
+ * the port (our buffer, then the tty's TIOCOUTQ): 4096 bytes at 115200
+ * bit/s take 0.36 s, so 20 ms costs at most 2 % of that.
+ */
+#define ESCAPE_DRAIN_POLL_MS	20
+
+/*
+ * AT+QICFG="transwaittm" (x 100 ms, ref. 5.10: 0..20): the module sends
+ * a partial transparent-mode packet after this idle time.  2 (200 ms)
+ * is the module's own default: short enough for interactive traffic,
+ * long enough that a client's burst written in several pieces still
+ * leaves as few packets.
+ */
+#define TRANSWAITTM_DEF		2
+
+/*
+ * A client's own "+++" must never escape data mode (ref. 5.11: 1 s of
+ * silence, "+++", 1 s of silence; msock.c slot_plus_ok()).  '+' bytes
+ * written after PLUS_QUIET_MS without a write are counted: silence is
+ * measured where we write, and bytes still queued only shorten the
+ * silence the modem sees, so half the guard time leaves room for a
+ * modem that measures its guard coarsely.  A '+' that would complete
+ * three waits until PLUS_SPACE_MS after the previous write (more than
+ * the guard time, which ends any count) or for the client's next bytes.
+ */
+#define PLUS_QUIET_MS		(ESCAPE_GUARD_MS / 2)
+#define PLUS_SPACE_MS		(ESCAPE_GUARD_MS + 200)
+
 
 /* AT+QIACT refused this many times in a row: restart the modem. */
 #define QIACT_TRIES		3
