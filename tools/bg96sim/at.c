@@ -114,6 +114,7 @@ static int		 connect_id = -1;	/* CONNECT enters data mode */
 static uint64_t		 leave_mark;	/* end of OK / NO CARRIER */
 static int		 leave_escape;	/* leaving by "+++" */
 static uint64_t		 discard_until;	/* input sent into a lost carrier */
+static int		 carrier_tail;	/* no command line since NO CARRIER */
 
 /* Output: see the comment at the top. */
 static struct itemq	 resp = TAILQ_HEAD_INITIALIZER(resp);
@@ -202,6 +203,7 @@ at_reset_line(void)
 	cmd_stale = 0;
 	connect_id = -1;
 	discard_until = 0;
+	carrier_tail = 0;
 	at_out_clear();
 }
 
@@ -341,8 +343,15 @@ at_written(uint64_t written)
 		 * NO CARRIER: what the host sent before it could see it was
 		 * payload for the lost connection, not commands.
 		 */
-		if (!leave_escape)
-			discard_until = in_total + pty_input_waiting();
+		if (!leave_escape) {
+			carrier_tail = 1;
+			discard_until = in_total + pty_input_before_write();
+			if (discard_until > in_total)
+				log_msg("NO CARRIER out: the %llu bytes waiting "
+				    "were sent before it was seen",
+				    (unsigned long long)(discard_until -
+				    in_total));
+		}
 		state = AT_IDLE;
 		at_pump();
 		at_replay();
@@ -356,7 +365,7 @@ at_written(uint64_t written)
 static void
 at_line_done(void)
 {
-	char	 esc[SIM_MAXLINE * 4 + 1];
+	char	 esc[SIM_MAXLINE * 4 + 1], *p;
 	size_t	 n = linelen;
 	long	 delay;
 	int	 ovf = overflow;
@@ -367,6 +376,29 @@ at_line_done(void)
 	if (n == 0 && !ovf)
 		return;		/* an empty line is not a command */
 	log_escape(esc, sizeof(esc), line, n);
+	if (carrier_tail && !ovf) {
+		/*
+		 * After NO CARRIER, a host still writing payload cannot
+		 * have seen it yet: like the modem's parser, skip to the
+		 * "AT" that starts the next command.
+		 */
+		for (p = line; p + 1 < line + n; p++)
+			if (toupper((unsigned char)p[0]) == 'A' &&
+			    toupper((unsigned char)p[1]) == 'T')
+				break;
+		if (p + 1 >= line + n)
+			p = line + n;	/* no "AT" in it at all */
+		if (p > line) {
+			log_msg("after NO CARRIER, payload dropped: \"%.200s\"",
+			    esc);
+			n -= (size_t)(p - line);
+			memmove(line, p, n + 1);
+			log_escape(esc, sizeof(esc), line, n);
+			if (n < 2)
+				return;
+		}
+		carrier_tail = 0;
+	}
 	if (n < 2 || toupper((unsigned char)line[0]) != 'A' ||
 	    toupper((unsigned char)line[1]) != 'T') {
 		if (grace)

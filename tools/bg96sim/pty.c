@@ -48,6 +48,7 @@ static int		 stalled;
 static int		 wr_pending;
 static int		 in_hold;	/* the modem takes no input (data mode) */
 static double		 in_time;	/* arrival of the last byte read */
+static size_t		 in_before_wr;	/* input waiting before the last write */
 
 static void	 pty_read_cb(evutil_socket_t, short, void *);
 static void	 pty_write_cb(evutil_socket_t, short, void *);
@@ -297,6 +298,11 @@ pty_write_cb(evutil_socket_t fd, short what, void *arg)
 		n = avail;
 	if (n > INT_MAX)
 		n = INT_MAX;
+	/*
+	 * What the host sent before it could see this write: sampled
+	 * before it, since the host may answer before write() returns.
+	 */
+	in_before_wr = pty_input_waiting();
 	w = evbuffer_write_atmost(outbuf, master, (ssize_t)n);
 	if (w < 0) {
 		if (errno == EAGAIN || errno == EINTR) {
@@ -411,6 +417,13 @@ double
 pty_in_time(void)
 {
 	return in_time;
+}
+
+/* Input bytes that were waiting just before the last write. */
+size_t
+pty_input_before_write(void)
+{
+	return in_before_wr;
 }
 
 /* One byte's line time; 0 unpaced. */

@@ -131,6 +131,7 @@ void		 pty_hangup(long);
 int		 pty_is_up(void);
 void		 pty_input_hold(int);
 double		 pty_in_time(void);
+size_t		 pty_input_before_write(void);
 double		 pty_byte_time(void);
 
 /* at.c: line discipline, command life cycle, responses. */
