@@ -288,6 +288,71 @@ def case_client_plus_is_payload():
         env.close(ok)
 
 
+def case_client_close_paced():
+    """At 115200 baud, on a line that paces its input: a client writes
+    48 KiB (4.3 s of line time) and closes at once.  The escape must wait
+    for the bytes to be on the line, not for write(): the remote gets
+    exactly the client's bytes (no "+++" among them), then EOF, and
+    bg96sim saw one guarded escape and no unguarded "+++"."""
+    data = every_value(48 * 1024).replace(b"+", b"-")
+    got = []
+
+    def sink(conn):
+        got.append(recv_all(conn, 90))
+        return len(got[0])
+    srv = Server(sink)
+    env = Env("tr-paced", sim_args=["--baud", "115200"],
+              endpoints=trans_endpoint("sink", srv.port))
+    ok = False
+    try:
+        c = env.connect("sink")
+        c.sendall(b"x")
+        wait_lent(env, "sink")
+        c.sendall(data)
+        c.close()
+        wait_for(lambda: got, 90, "remote EOF")
+        assert got[0] == b"x" + data, "remote got %d of %d bytes%s" % (
+            len(got[0]), len(data) + 1,
+            ", with '+'" if b"+" in got[0] else "")
+        wait_command(env)
+        wait_for(lambda: env.sim_cmd("stats")["slots"] == [], 30,
+                 "slot closed")
+        st = trans_stats(env)
+        assert st["escapes"] == 1, st
+        assert st["plus_no_lead"] == 0 and st["plus_no_trail"] == 0, st
+        ok = True
+    finally:
+        srv.close()
+        env.close(ok)
+
+
+def case_client_plus_paced():
+    """The client "+++" patterns at 115200 baud with input pacing:
+    payload every time, data mode kept."""
+    srv = Server(echo_handler)
+    env = Env("tr-plus-paced", sim_args=["--baud", "115200"],
+              endpoints=trans_endpoint("echo", srv.port))
+    ok = False
+    try:
+        c = env.connect("echo")
+        echo_through(c, b"start")
+        sid = wait_lent(env, "echo")
+        for piece in (b"+++", b"++", b"+++", b"++++"):
+            time.sleep(1.3)
+            c.sendall(piece)
+            time.sleep(1.3)
+            got = recv_all(c, 30, len(piece))
+            assert got == piece, "sent %r, echoed %r" % (piece, got)
+            st = trans_stats(env)
+            assert st["escapes"] == 0 and st["data_mode"] == sid, st
+        c.close()
+        wait_command(env)
+        ok = True
+    finally:
+        srv.close()
+        env.close(ok)
+
+
 CASES = {
     "echo_1mib": case_echo_1mib,
     "remote_close_mid_stream": case_remote_close_mid_stream,
@@ -298,6 +363,8 @@ CASES = {
     "hangup_in_data_mode": case_hangup_in_data_mode,
     "pdpdeact_in_data_mode": case_pdpdeact_in_data_mode,
     "client_plus_is_payload": case_client_plus_is_payload,
+    "client_close_paced": case_client_close_paced,
+    "client_plus_paced": case_client_plus_paced,
 }
 
 if __name__ == "__main__":
