@@ -18,11 +18,13 @@ import os
 import re
 import socket
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from simharness import (READ_TIMEOUT, Sim, check,  # noqa: E402
-                        qird_data, recv_exact, run_tests, tcp_server)
+                        qird_data, recv_exact, run_tests, tcp_server,
+                        udp_socket)
 
 GUARD = 1.0
 EVERY = bytes(range(256))
@@ -359,6 +361,67 @@ def test_qiopen_mode2_errors():
         sim.quiet(0.3)
         check(sim.control('stats')['slots'] == [], 'slot left open')
         check(sim.violations() == [], 'violations %r' % sim.violations())
+
+
+def test_udp_one_datagram_per_packet():
+    """UDP in data mode: one datagram per transpktsize packet (the last,
+    partial one after transwaittm); each datagram from the remote is
+    written raw."""
+    peer = udp_socket()
+    port = peer.getsockname()[1]
+    with Sim() as sim:
+        sim.init()
+        sim.ok(b'AT+QICFG="transpktsize",4')
+        sim.ok(b'AT+QICFG="transwaittm",1')
+        sim.cmd(b'AT+QIOPEN=1,3,"UDP","127.0.0.1",%d,0,2' % port,
+                b'\r\nCONNECT\r\n')
+        sim.send(b'0123456789')
+        got = [peer.recvfrom(100) for _ in range(3)]
+        check([g[0] for g in got] == [b'0123', b'4567', b'89'],
+              'datagrams %r' % [g[0] for g in got])
+        addr = got[0][1]
+        peer.sendto(EVERY, addr)
+        peer.sendto(b'second', addr)
+        check(sim.read(len(EVERY) + 6) == EVERY + b'second', 'downstream')
+        escape(sim)
+        sim.ok(b'AT+QICLOSE=3')
+        check(sim.violations() == [], 'violations %r' % sim.violations())
+    peer.close()
+
+
+def test_backpressure_up():
+    """A remote that does not read: the modem stops taking input (the
+    host's writes back up), and nothing is lost once it reads."""
+    srv = tcp_server(rcvbuf=4096)
+    with Sim('--tx-buf', '8192') as sim:
+        sim.init()
+        conn = connect(sim, srv)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        data = os.urandom(1 << 20)
+        sent = 0
+        stuck_since = None
+        while sent < len(data):
+            try:
+                n = os.write(sim.fd, data[sent:sent + 4096])
+                sent += n
+                stuck_since = None
+            except BlockingIOError:
+                if stuck_since is None:
+                    stuck_since = time.monotonic()
+                elif time.monotonic() - stuck_since > 0.5:
+                    break
+                time.sleep(0.01)
+        check(sent < len(data), 'the line never pushed back')
+        got = []
+        reader = threading.Thread(
+            target=lambda: got.append(recv_all(conn, len(data), 20)))
+        reader.start()
+        sim.send(data[sent:], timeout=20)
+        reader.join(25)
+        check(got and got[0] == data, 'bytes lost or reordered')
+        check(sim.violations() == [], 'violations %r' % sim.violations())
+        conn.close()
+    srv.close()
 
 
 TESTS = [v for k, v in sorted(globals().items()) if k.startswith('test_')]
