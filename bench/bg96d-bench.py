@@ -114,6 +114,12 @@ TARGETS = [
     ("latency-64@unpaced", "p50_ms", "<=", 0.5),
     ("latency-64@unpaced", "p99_ms", "<=", 2.0),
     ("stall-12x@unpaced", "bg96d_rss_kib", "<=", 8192),
+    # Issue 15 (transparent access mode), when those cases are run.
+    ("down-1x-trans@115200", "ratio", ">=", 0.995),
+    ("up-1x-trans@115200", "ratio", ">=", 0.995),
+    ("down-1x-trans@921600", "ratio", ">=", 0.995),
+    ("up-1x-trans@921600", "ratio", ">=", 0.995),
+    ("up-1x-trans-lat20@115200", "ratio", ">=", 0.99),
 ]
 
 
@@ -1218,6 +1224,18 @@ def build_cases(bench):
     add("down-1x-push", 0, "unpaced", optional=True, nconn=1,
         per_conn=S(sz["unpaced_down"]), dir="down",
         ep_extra="access_mode = push\n")
+    # Transparent access mode (issue 15): the line lent to one
+    # connection, no framing at all.  Only when named (--cases
+    # down-1x-trans...): a bg96d without transparent support refuses the
+    # endpoint.
+    for baud in (115200, 921600):
+        for d in ("down", "up"):
+            add("%s-1x-trans" % d, baud, "xfer", optional=True, nconn=1,
+                per_conn=S(sz["paced"][baud]), dir=d,
+                ep_extra="access_mode = transparent\n")
+    add("up-1x-trans-lat20", 115200, "xfer", optional=True, nconn=1,
+        per_conn=S(sz["lat20"]), dir="up", latency_ms=20,
+        ep_extra="access_mode = transparent\n")
     for baud in (0, 115200, 921600):
         add("latency-64", baud, "latency")
     add("stall-12x", 0, "stall")

@@ -241,7 +241,7 @@ def test_13_7_error_paths():
                 b'\r\nOK\r\n\r\n+QIOPEN: 1,566\r\n')
         sim.cmd(b'AT+QIOPEN=1,1,"TCP","nonexistent.invalid",80,0,0',
                 b'\r\nOK\r\n\r\n+QIOPEN: 1,565\r\n')
-        sim.cmd(b'AT+QIOPEN=1,1,"TCP","127.0.0.1",%d,0,2' % port,
+        sim.cmd(b'AT+QIOPEN=1,1,"TCP","127.0.0.1",%d,0,3' % port,
                 b'\r\nERROR\r\n')
         sim.cmd(b'AT+QIOPEN=1,12,"TCP","127.0.0.1",%d,0,0' % port,
                 b'\r\nERROR\r\n')

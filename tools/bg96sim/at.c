@@ -70,11 +70,13 @@ enum at_state {
 	AT_IDLE,	/* assembling a command line */
 	AT_BUSY,	/* a command runs, or its final result is not out yet */
 	AT_PROMPT,	/* AT+QISEND: "> " is not completely written yet */
-	AT_DATA		/* AT+QISEND: reading the payload */
+	AT_DATA,	/* AT+QISEND: reading the payload */
+	AT_TRANS,	/* transparent data mode: input is trans.c's */
+	AT_LEAVING	/* OK (escape) or NO CARRIER is not written yet */
 };
 
 static const char *const at_state_name[] = {
-	"down", "idle", "busy", "prompt", "data"
+	"down", "idle", "busy", "prompt", "data", "transparent", "leaving"
 };
 
 static enum at_state	 state = AT_DOWN;
@@ -108,6 +110,11 @@ static uint64_t		 prompt_mark;
 static int		 ninfo;
 static struct event	*ev_latency;
 static struct at_cmd	 cmd;
+static int		 connect_id = -1;	/* CONNECT enters data mode */
+static uint64_t		 leave_mark;	/* end of OK / NO CARRIER */
+static int		 leave_escape;	/* leaving by "+++" */
+static uint64_t		 discard_until;	/* input sent into a lost carrier */
+static int		 carrier_tail;	/* no command line since NO CARRIER */
 
 /* Output: see the comment at the top. */
 static struct itemq	 resp = TAILQ_HEAD_INITIALIZER(resp);
@@ -194,6 +201,9 @@ at_reset_line(void)
 	forgiven = 0;
 	stale_end = stale_last_cr = 0;
 	cmd_stale = 0;
+	connect_id = -1;
+	discard_until = 0;
+	carrier_tail = 0;
 	at_out_clear();
 }
 
@@ -320,6 +330,30 @@ at_written(uint64_t written)
 		state = AT_IDLE;
 		final_queued = 0;
 		final_added = 0;
+		if (connect_id >= 0) {
+			/* CONNECT is out: the line is the socket's now. */
+			state = AT_TRANS;
+			trans_begin(connect_id);
+			slot_trans_start(connect_id);
+			connect_id = -1;
+		}
+		at_replay();
+	} else if (state == AT_LEAVING && written >= leave_mark) {
+		/*
+		 * NO CARRIER: what the host sent before it could see it was
+		 * payload for the lost connection, not commands.
+		 */
+		if (!leave_escape) {
+			carrier_tail = 1;
+			discard_until = in_total + pty_input_before_write();
+			if (discard_until > in_total)
+				log_msg("NO CARRIER out: the %llu bytes waiting "
+				    "were sent before it was seen",
+				    (unsigned long long)(discard_until -
+				    in_total));
+		}
+		state = AT_IDLE;
+		at_pump();
 		at_replay();
 	} else if (state == AT_PROMPT && prompt_out && written >= prompt_mark) {
 		state = AT_DATA;
@@ -331,7 +365,7 @@ at_written(uint64_t written)
 static void
 at_line_done(void)
 {
-	char	 esc[SIM_MAXLINE * 4 + 1];
+	char	 esc[SIM_MAXLINE * 4 + 1], *p;
 	size_t	 n = linelen;
 	long	 delay;
 	int	 ovf = overflow;
@@ -342,6 +376,29 @@ at_line_done(void)
 	if (n == 0 && !ovf)
 		return;		/* an empty line is not a command */
 	log_escape(esc, sizeof(esc), line, n);
+	if (carrier_tail && !ovf) {
+		/*
+		 * After NO CARRIER, a host still writing payload cannot
+		 * have seen it yet: like the modem's parser, skip to the
+		 * "AT" that starts the next command.
+		 */
+		for (p = line; p + 1 < line + n; p++)
+			if (toupper((unsigned char)p[0]) == 'A' &&
+			    toupper((unsigned char)p[1]) == 'T')
+				break;
+		if (p + 1 >= line + n)
+			p = line + n;	/* no "AT" in it at all */
+		if (p > line) {
+			log_msg("after NO CARRIER, payload dropped: \"%.200s\"",
+			    esc);
+			n -= (size_t)(p - line);
+			memmove(line, p, n + 1);
+			log_escape(esc, sizeof(esc), line, n);
+			if (n < 2)
+				return;
+		}
+		carrier_tail = 0;
+	}
 	if (n < 2 || toupper((unsigned char)line[0]) != 'A' ||
 	    toupper((unsigned char)line[1]) != 'T') {
 		if (grace)
@@ -505,7 +562,40 @@ at_feed(const uint8_t *buf, size_t len, int replay, size_t quiet)
 			if (payload_have == payload_len)
 				at_data_done();
 			continue;
+		case AT_TRANS:
+			n = trans_input(buf + i, len - i, replay ?
+			    pace_now() : pty_in_time(), replay ? 0.0 :
+			    pty_byte_time());
+			i += n;
+			if (n == 0 && state == AT_TRANS)
+				return;		/* cannot happen: no slot */
+			if (!replay && n > 0)
+				last_read = buf[i - 1];
+			continue;
+		case AT_LEAVING:
+			if (!leave_escape) {
+				log_bytes("payload after the carrier was lost",
+				    buf + i, len - i);
+				return;
+			}
+			if (!replay && !violated) {
+				violated = 1;
+				sim_violation("input after the escape's guard "
+				    "time, before its OK was written");
+			}
+			evbuffer_add(held, buf + i, len - i);
+			return;
 		case AT_IDLE:
+			if (!replay && in_total - (len - i) < discard_until) {
+				n = len - i;
+				if (n > discard_until - (in_total - (len - i)))
+					n = discard_until - (in_total -
+					    (len - i));
+				log_bytes("payload sent before NO CARRIER was "
+				    "seen", buf + i, n);
+				i += n;
+				continue;
+			}
 			if (!replay)
 				last_read = buf[i];
 			/* Everything not parsed yet is the tail of the input. */
@@ -903,8 +993,12 @@ at_pump(void)
 		}
 		u = TAILQ_FIRST(&urcq);
 		r = TAILQ_FIRST(&resp);
-		/* The payload's echo is length-counted: no URC inside it. */
-		if (u != NULL && !(state == AT_DATA && modem_echo())) {
+		/*
+		 * The payload's echo is length-counted: no URC inside it.
+		 * Data mode holds them all (5.11).
+		 */
+		if (u != NULL && !(state == AT_DATA && modem_echo()) &&
+		    state != AT_TRANS) {
 			at_urc_gate(now);
 			if (!u->held && (r == NULL || u->seq < r->seq)) {
 				TAILQ_REMOVE(&urcq, u, entry);
@@ -1072,6 +1166,61 @@ at_final_delay(const char *text, long ms)
 	deferred_prompt = 0;
 	ms_to_tv(ms, &tv);
 	evtimer_add(ev_deferred, &tv);
+}
+
+/* CONNECT: once it is written, slot id has the line (data mode). */
+void
+at_connect(int id)
+{
+	if (!at_in_command("CONNECT"))
+		return;
+	connect_id = id;
+	at_final("CONNECT");
+}
+
+int
+at_data_mode(void)
+{
+	return state == AT_TRANS;
+}
+
+/*
+ * Data mode ends with text: written at once (nothing else may be on the
+ * line in data mode), then the URCs held meanwhile.
+ */
+static void
+at_leave(const char *text, int escape)
+{
+	char	 buf[64];
+	int	 n;
+
+	n = snprintf(buf, sizeof(buf), "\r\n%s\r\n", text);
+	log_bytes("tx", buf, (size_t)n);
+	pty_send(buf, (size_t)n);
+	leave_mark = pty_queued();
+	leave_escape = escape;
+	violated = 0;
+	state = AT_LEAVING;
+	boundary_new = 1;
+	at_pump();
+}
+
+/* trans.c saw "+++" with its guard times. */
+void
+at_escaped(void)
+{
+	snprintf(current, sizeof(current), "+++");
+	at_leave("OK", 1);
+}
+
+/* The socket in data mode is gone (remote close, network lost). */
+void
+at_carrier_lost(void)
+{
+	if (state != AT_TRANS)
+		return;
+	trans_end();
+	at_leave("NO CARRIER", 0);
 }
 
 void

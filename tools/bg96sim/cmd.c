@@ -253,6 +253,7 @@ modem_off(void)
 	int	 i;
 
 	at_down();
+	trans_reset();
 	slot_reset_all();
 	evtimer_del(ev_register);
 	evtimer_del(ev_reboot);
@@ -850,6 +851,8 @@ static const struct cmd_def {
 	{ "ATZ0",	F_ANY,	0, NARGS, NULL, 0,	cmd_atz },
 	{ "AT&F",	F_ANY,	0, NARGS, NULL, 0,	cmd_atz },
 	{ "AT&F0",	F_ANY,	0, NARGS, NULL, 0,	cmd_atz },
+	{ "ATO",	F_EXEC,	0, 0, NULL, 0,		cmd_ato },
+	{ "ATO0",	F_EXEC,	0, 0, NULL, 0,		cmd_ato },
 	{ "AT+QPOWD",	F_EXEC | F_SET, 1, 1, "+QPOWD: (0,1)", 0, cmd_qpowd },
 	{ "AT+GMI",	F_EXEC,	0, 0, "", 0,		cmd_gmi },
 	{ "AT+GMM",	F_EXEC,	0, 0, "", 0,		cmd_gmi },
@@ -881,8 +884,8 @@ static const struct cmd_def {
 	{ "AT+QIACT",	F_READ | F_SET, 1, 1, "+QIACT: (1-16)", 0,
 	    cmd_qiact },
 	{ "AT+QIDEACT",	F_SET,	1, 1, "+QIDEACT: (1-16)", 0, cmd_qideact },
-	/* Settings are accepted and ignored (they vary by firmware). */
-	{ "AT+QICFG",	F_ANY,	0, NARGS, NULL, 0,	cmd_at },
+	/* transpktsize, transwaittm; the rest is accepted and ignored. */
+	{ "AT+QICFG",	F_ANY,	0, NARGS, NULL, 0,	cmd_qicfg },
 	{ "AT+QIGETERROR", F_EXEC, 0, 0, "", 0,		cmd_qigeterror },
 	{ "AT+CFUN",	F_READ | F_SET, 1, 2, "+CFUN: (0,1,4),(0-1)", 0,
 	    cmd_cfun },
@@ -896,6 +899,8 @@ static const struct cmd_def {
 	    cmd_qisend },
 	{ "AT+QIRD",	F_SET,	1, 2, "+QIRD: (0-11),(0-1500)", 552,
 	    cmd_qird },
+	{ "AT+QISWTMD",	F_SET,	2, 2, "+QISWTMD: (0-11),(0-2)", 552,
+	    cmd_qiswtmd },
 	{ "AT+QISTATE",	F_EXEC | F_READ | F_SET, 2, 2, "", 552,
 	    cmd_qistate },
 };

@@ -178,6 +178,8 @@ ctl_stats(struct evbuffer *out)
 	evbuffer_add_printf(out, "],\"violation_count\":%zu,\"slots\":",
 	    count);
 	slot_stats(out);
+	evbuffer_add_printf(out, ",\"trans\":");
+	trans_stats(out);
 	evbuffer_add_printf(out, ",\"bytes_in\":%llu,\"bytes_out\":%llu,"
 	    "\"pdp_active\":%s,\"line_up\":%s}\n",
 	    (unsigned long long)pty_bytes_in(),

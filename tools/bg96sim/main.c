@@ -374,6 +374,7 @@ main(int argc, char **argv)
 	event_add(ev_int, NULL);
 
 	at_init();
+	trans_init();
 	slot_init();
 	modem_init();
 	if (opts.control != NULL && ctl_open(opts.control) == -1)
@@ -400,6 +401,7 @@ main(int argc, char **argv)
 	pty_fini();
 	ctl_close();
 	modem_free();
+	trans_free();
 	at_free();
 	event_free(ev_term);
 	event_free(ev_int);

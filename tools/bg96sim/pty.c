@@ -46,6 +46,9 @@ static struct pace	 pin;
 static struct pace	 pout;
 static int		 stalled;
 static int		 wr_pending;
+static int		 in_hold;	/* the modem takes no input (data mode) */
+static double		 in_time;	/* arrival of the last byte read */
+static size_t		 in_before_wr;	/* input waiting before the last write */
 
 static void	 pty_read_cb(evutil_socket_t, short, void *);
 static void	 pty_write_cb(evutil_socket_t, short, void *);
@@ -117,6 +120,7 @@ pty_open(void)
 	pace_init(&pin, opts.baud);
 	pace_init(&pout, opts.baud);
 	wr_pending = 0;
+	in_hold = 0;
 	if (!stalled)
 		event_add(ev_rd, NULL);
 	log_msg("pty %s ready", slave_name);
@@ -294,6 +298,11 @@ pty_write_cb(evutil_socket_t fd, short what, void *arg)
 		n = avail;
 	if (n > INT_MAX)
 		n = INT_MAX;
+	/*
+	 * What the host sent before it could see this write: sampled
+	 * before it, since the host may answer before write() returns.
+	 */
+	in_before_wr = pty_input_waiting();
 	w = evbuffer_write_atmost(outbuf, master, (ssize_t)n);
 	if (w < 0) {
 		if (errno == EAGAIN || errno == EINTR) {
@@ -332,6 +341,10 @@ pty_read_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (master == -1 || stalled)
 		return;
+	if (in_hold) {
+		event_del(ev_rd);
+		return;
+	}
 	if (opts.baud > 0) {
 		/*
 		 * Input is consumed at the line rate: the bytes the host
@@ -355,6 +368,7 @@ pty_read_cb(evutil_socket_t fd, short what, void *arg)
 	n = read(master, buf, avail);
 	if (n > 0) {
 		pace_take(&pin, (size_t)n);
+		in_time = opts.baud > 0 ? pin.line_t : pace_now();
 		bytes_in += (uint64_t)n;
 		/* Nothing more waiting: the input line is idle from here. */
 		if (opts.baud > 0 && (ioctl(master, FIONREAD, &waiting) == -1 ||
@@ -376,8 +390,47 @@ pty_read_cb(evutil_socket_t fd, short what, void *arg)
 static void
 pty_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
-	if (master != -1 && !stalled)
+	if (master != -1 && !stalled && !in_hold)
 		event_add(ev_rd, NULL);
+}
+
+/*
+ * Data mode: the modem stops taking input while the socket cannot take
+ * more (the host's writes back up, as with CTS down), and takes it again.
+ */
+void
+pty_input_hold(int on)
+{
+	if (in_hold == on)
+		return;
+	in_hold = on;
+	if (master == -1 || stalled || ev_rd == NULL)
+		return;
+	if (on)
+		event_del(ev_rd);
+	else
+		event_add(ev_rd, NULL);
+}
+
+/* When the last byte read arrived at the modem (its line time). */
+double
+pty_in_time(void)
+{
+	return in_time;
+}
+
+/* Input bytes that were waiting just before the last write. */
+size_t
+pty_input_before_write(void)
+{
+	return in_before_wr;
+}
+
+/* One byte's line time; 0 unpaced. */
+double
+pty_byte_time(void)
+{
+	return opts.baud > 0 ? 10.0 / (double)opts.baud : 0.0;
 }
 
 /*
@@ -405,6 +458,7 @@ pty_drop_input(void)
 	/* Input that was still pacing in is gone with them. */
 	evtimer_del(ev_rd_wait);
 	pace_init(&pin, opts.baud);
+	in_hold = 0;
 	if (!stalled && ev_rd != NULL)
 		event_add(ev_rd, NULL);
 }
@@ -457,7 +511,8 @@ pty_unstall_cb(evutil_socket_t fd, short what, void *arg)
 	at_forgive((size_t)waiting);
 	pace_init(&pin, opts.baud);
 	pace_init(&pout, opts.baud);
-	event_add(ev_rd, NULL);
+	if (!in_hold)
+		event_add(ev_rd, NULL);
 	pty_kick();
 }
 

@@ -129,6 +129,10 @@ size_t		 pty_input_waiting(void);
 void		 pty_stall(long);
 void		 pty_hangup(long);
 int		 pty_is_up(void);
+void		 pty_input_hold(int);
+double		 pty_in_time(void);
+size_t		 pty_input_before_write(void);
+double		 pty_byte_time(void);
 
 /* at.c: line discipline, command life cycle, responses. */
 struct at_arg {
@@ -189,6 +193,11 @@ void		 at_urc_before_final(const char *, ...)
 void		 at_raw(const void *, size_t);
 /* Output produced but not handed to the line yet. */
 size_t		 at_pending(void);
+/* Data mode (trans.c, slot.c). */
+void		 at_connect(int);
+int		 at_data_mode(void);
+void		 at_escaped(void);
+void		 at_carrier_lost(void);
 void		 at_set_late_prompt(long);
 void		 at_set_late_answer(long);
 
@@ -226,6 +235,25 @@ void		 cmd_qiclose(struct at_cmd *);
 void		 cmd_qisend(struct at_cmd *);
 void		 cmd_qird(struct at_cmd *);
 void		 cmd_qistate(struct at_cmd *);
+void		 cmd_qiswtmd(struct at_cmd *);
+void		 cmd_ato(struct at_cmd *);
+/* Data mode: the line carries slot id's bytes from now / no more. */
+void		 slot_trans_start(int);
+void		 slot_trans_stop(int);
+/* Host bytes for slot id (one packet; one datagram for UDP). */
+void		 slot_trans_write(int, const uint8_t *, size_t);
+
+/* trans.c: transparent access mode, the host's side. */
+void		 trans_init(void);
+void		 trans_free(void);
+void		 trans_reset(void);
+void		 trans_begin(int);
+void		 trans_end(void);
+/* The slot in data mode, -1 if none. */
+int		 trans_active(void);
+size_t		 trans_input(const uint8_t *, size_t, double, double);
+void		 cmd_qicfg(struct at_cmd *);
+void		 trans_stats(struct evbuffer *);
 
 /* ctl.c */
 int		 ctl_open(const char *);

@@ -8,7 +8,9 @@
  * backpressure reaches the remote.  "recv" is announced once, when data
  * arrives in an empty buffer, and only re-armed by an AT+QIRD that
  * returns 0 bytes.  Direct push (access mode 1) writes data out as it
- * comes, in URCs of at most 1500 bytes.
+ * comes, in URCs of at most 1500 bytes.  Transparent mode (access mode
+ * 2) writes it raw to the line while the slot has it (trans.c has the
+ * host's side); "+++" leaves the slot open in buffer mode, ATO goes back.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -83,6 +85,7 @@ struct slot {
 	int			 push_wait;	/* push paused for the line */
 	int			 closing;	/* AT+QICLOSE waits for tx */
 	int			 closed_held;	/* closed-in-response: URC owed */
+	int			 trans_open;	/* QIOPEN ...,2: CONNECT owed */
 	char			 ip[64];
 	int			 rport;
 	int			 lport;
@@ -104,6 +107,7 @@ struct slot {
 
 static struct slot	 slots[SIM_NSLOTS];
 static int		 silence;
+static int		 trans_last = -1;	/* the slot ATO returns to */
 static int		 send_fail;	/* control "send-fail on" */
 static long		 send_fail_n;	/* control "send-fail N" */
 static uint8_t		 iobuf[SLOT_DGRAM_MAX];
@@ -167,6 +171,29 @@ static void
 slot_set_state(struct slot *s, enum slot_state state)
 {
 	s->state = state;
+}
+
+/* The line is lent to s now (data mode). */
+static int
+slot_has_line(const struct slot *s)
+{
+	return at_data_mode() && trans_active() == s->id;
+}
+
+/*
+ * The socket of s is gone: in data mode that is NO CARRIER; if CONNECT
+ * is not out yet, the start of data mode will say it.
+ */
+static void
+slot_trans_lost(struct slot *s)
+{
+	if (s->access != 2)
+		return;
+	if (slot_has_line(s)) {
+		s->access = 0;
+		pty_input_hold(0);
+		at_carrier_lost();
+	}
 }
 
 static int
@@ -238,6 +265,9 @@ slot_free(struct slot *s)
 	evtimer_del(s->ev_tmo);
 	evtimer_del(s->ev_closed);
 	s->closed_held = 0;
+	s->trans_open = 0;
+	if (trans_last == s->id)
+		trans_last = -1;
 	evbuffer_drain(s->rx, evbuffer_get_length(s->rx));
 	while ((d = TAILQ_FIRST(&s->dq)) != NULL) {
 		TAILQ_REMOVE(&s->dq, d, entry);
@@ -300,6 +330,7 @@ slot_ctx_down(int cid, int free_them)
 			slot_release_fd(s);
 			slot_set_state(s, SLOT_CLOSING);
 			log_msg("slot %d: context %d down, state 4", s->id, cid);
+			slot_trans_lost(s);
 		}
 	}
 }
@@ -410,6 +441,13 @@ static void
 slot_open_failed(struct slot *s, int err)
 {
 	modem_set_error(err);
+	if (s->trans_open) {
+		/* QIOPEN ...,2 answers at the end: ERROR, no URC (5.2). */
+		log_msg("slot %d: open failed (%d)", s->id, err);
+		slot_free(s);
+		at_tcpip_error(err);
+		return;
+	}
 	if (s->silent) {
 		log_msg("slot %d: open failed (%d), +QIOPEN withheld", s->id,
 		    err);
@@ -427,6 +465,13 @@ slot_open_done(struct slot *s)
 {
 	if (s->lport == 0 && s->fd != -1)
 		s->lport = slot_local_port(s->fd);
+	if (s->trans_open) {
+		s->trans_open = 0;
+		slot_set_state(s, SLOT_CONNECTED);
+		modem_set_error(0);
+		at_connect(s->id);
+		return;
+	}
 	if (s->silent) {
 		log_msg("slot %d: open, +QIOPEN withheld", s->id);
 		return;
@@ -538,6 +583,11 @@ slot_remote_closed(struct slot *s, const char *why)
 	log_msg("slot %d: remote closed (%s)", s->id, why);
 	slot_read_off(s);
 	slot_set_state(s, SLOT_CLOSING);
+	if (s->access == 2) {
+		/* NO CARRIER says it, no "closed" URC. */
+		slot_trans_lost(s);
+		return;
+	}
 	if (opts.quirks & QUIRK_CLOSED_IN_RESP) {
 		/*
 		 * The URC is owed from now on, and comes inside the next
@@ -621,7 +671,23 @@ slot_read_stream(struct slot *s)
 	size_t	 room, was;
 	ssize_t	 n;
 
-	if (s->access == 1) {
+	if (s->access == 2) {
+		if (!slot_has_line(s)) {
+			slot_read_off(s);
+			return;
+		}
+		if (pty_pending() > SLOT_PUSH_HIGH_WATER) {
+			slot_push_pause(s);
+			return;
+		}
+		n = recv(s->fd, iobuf, SLOT_READ_CHUNK, 0);
+		if (n > 0) {
+			s->rx_total += (uint64_t)n;
+			s->rx_read += (uint64_t)n;
+			pty_send(iobuf, (size_t)n);
+			return;
+		}
+	} else if (s->access == 1) {
 		if (pty_pending() + at_pending() > SLOT_PUSH_HIGH_WATER) {
 			slot_push_pause(s);
 			return;
@@ -673,7 +739,11 @@ slot_read_dgram(struct slot *s)
 	ssize_t			 n;
 	int			 port;
 
-	if (s->access == 1 &&
+	if (s->access == 2 && !slot_has_line(s)) {
+		slot_read_off(s);
+		return;
+	}
+	if (s->access != 0 &&
 	    pty_pending() + at_pending() > SLOT_PUSH_HIGH_WATER) {
 		slot_push_pause(s);
 		return;
@@ -702,6 +772,11 @@ slot_read_dgram(struct slot *s)
 	}
 	slot_addr_str(&ss, ip, sizeof(ip), &port);
 	s->rx_total += len;
+	if (s->access == 2) {
+		s->rx_read += len;
+		pty_send(iobuf, len);
+		return;
+	}
 	if (s->access == 1) {
 		s->rx_read += len;
 		if (s->type == SLOT_SERVICE)
@@ -835,6 +910,8 @@ slot_write_cb(evutil_socket_t fd, short what, void *arg)
 	n = evbuffer_write(s->tx, s->fd);
 	if (n > 0)
 		s->tx_acked += (uint64_t)n;
+	if (slot_has_line(s) && evbuffer_get_length(s->tx) < opts.tx_buf)
+		pty_input_hold(0);
 	else if (n == -1 && errno != EAGAIN && errno != EINTR) {
 		lost = evbuffer_get_length(s->tx);
 		log_msg("slot %d: send: %s (%zu bytes lost)", s->id,
@@ -896,17 +973,18 @@ cmd_qiopen(struct at_cmd *c)
 		at_tcpip_error(552);
 		return;
 	}
-	if (access == 2) {
-		log_msg("AT+QIOPEN: transparent mode is not emulated");
-		at_tcpip_error(555);
-		return;
-	}
-	if ((type == SLOT_LISTENER || type == SLOT_SERVICE) && lport == 0) {
+	if ((type == SLOT_LISTENER || type == SLOT_SERVICE) &&
+	    (lport == 0 || access == 2)) {
 		at_tcpip_error(552);
 		return;
 	}
-	at_ok();
 	s = &slots[id];
+	if (access == 2 && s->state != SLOT_FREE) {
+		at_tcpip_error(563);
+		return;
+	}
+	if (access != 2)
+		at_ok();
 	if (s->state != SLOT_FREE) {
 		modem_set_error(563);
 		if (!silence)
@@ -920,7 +998,9 @@ cmd_qiopen(struct at_cmd *c)
 	s->rport = (int)rport;
 	s->lport = (int)lport;
 	s->server = 0;
-	s->silent = silence;
+	/* Transparent: the command itself answers, CONNECT or ERROR. */
+	s->trans_open = access == 2;
+	s->silent = s->trans_open ? 0 : silence;
 	s->armed = 1;
 	snprintf(s->ip, sizeof(s->ip), "%s", host);
 	if (!modem_ctx_active((int)cid)) {
@@ -1225,6 +1305,169 @@ cmd_qistate(struct at_cmd *c)
 		slot_closed_due(&slots[i]);
 	}
 	at_ok();
+}
+
+/* Buffered data goes out in push URCs (buffer to push mode, 5.8). */
+static void
+slot_push_buffered(struct slot *s)
+{
+	struct dgram	*d;
+	char		 hdr[128];
+	size_t		 n;
+
+	while (evbuffer_get_length(s->rx) > 0) {
+		n = evbuffer_get_length(s->rx);
+		if (n > SIM_MAXREAD)
+			n = SIM_MAXREAD;
+		snprintf(hdr, sizeof(hdr), "+QIURC: \"recv\",%d,%zu", s->id, n);
+		at_urc_data(hdr, evbuffer_pullup(s->rx, (ssize_t)n), n);
+		evbuffer_drain(s->rx, n);
+		s->rx_read += n;
+	}
+	while ((d = TAILQ_FIRST(&s->dq)) != NULL) {
+		if (s->type == SLOT_SERVICE)
+			snprintf(hdr, sizeof(hdr),
+			    "+QIURC: \"recv\",%d,%zu,\"%s\",%d", s->id,
+			    d->len, d->ip, d->port);
+		else
+			snprintf(hdr, sizeof(hdr), "+QIURC: \"recv\",%d,%zu",
+			    s->id, d->len);
+		at_urc_data(hdr, d->data, d->len);
+		s->rx_read += d->len;
+		TAILQ_REMOVE(&s->dq, d, entry);
+		free(d);
+	}
+	s->rx_len = 0;
+}
+
+/* CONNECT for s: the line is its once that is written. */
+static void
+slot_connect(struct slot *s)
+{
+	s->access = 2;
+	slot_read_off(s);
+	at_connect(s->id);
+}
+
+void
+cmd_qiswtmd(struct at_cmd *c)
+{
+	struct slot	*s;
+	long		 id, mode;
+
+	if (at_arg_int(c, 0, 0, SIM_NSLOTS - 1, &id) == -1 ||
+	    at_arg_int(c, 1, 0, 2, &mode) == -1) {
+		at_tcpip_error(552);
+		return;
+	}
+	s = &slots[id];
+	if (s->state != SLOT_CONNECTED || s->type == SLOT_LISTENER ||
+	    (mode == 2 && s->type == SLOT_SERVICE)) {
+		log_msg("AT+QISWTMD=%ld,%ld: slot state %d", id, mode,
+		    s->state);
+		at_error();
+		return;
+	}
+	if (mode == 2) {
+		slot_connect(s);
+		return;
+	}
+	if (mode == 1 && s->access == 0)
+		slot_push_buffered(s);
+	s->access = (int)mode;
+	s->armed = 1;
+	s->push_wait = 0;
+	slot_read_on(s);
+	at_ok();
+}
+
+/* ATO: back into data mode, for the slot "+++" left (5.11). */
+void
+cmd_ato(struct at_cmd *c)
+{
+	struct slot	*s;
+
+	if (trans_last < 0 || (s = &slots[trans_last])->state !=
+	    SLOT_CONNECTED) {
+		log_msg("ATO: no connection to return to");
+		at_error();
+		return;
+	}
+	slot_connect(s);
+}
+
+/*
+ * CONNECT is out: buffered data first, then the socket is read straight
+ * onto the line.  A socket that went meanwhile ends it at once.
+ */
+void
+slot_trans_start(int id)
+{
+	struct slot	*s = &slots[id];
+	struct dgram	*d;
+	size_t		 n;
+
+	trans_last = id;
+	s->access = 2;
+	if ((n = evbuffer_get_length(s->rx)) > 0) {
+		s->rx_read += n;
+		pty_send(evbuffer_pullup(s->rx, (ssize_t)n), n);
+		evbuffer_drain(s->rx, n);
+	}
+	while ((d = TAILQ_FIRST(&s->dq)) != NULL) {
+		s->rx_read += d->len;
+		pty_send(d->data, d->len);
+		TAILQ_REMOVE(&s->dq, d, entry);
+		free(d);
+	}
+	s->rx_len = 0;
+	s->push_wait = 0;
+	if (s->state != SLOT_CONNECTED) {
+		slot_trans_lost(s);
+		return;
+	}
+	slot_read_on(s);
+}
+
+/* "+++": the socket stays open, in buffer mode (5.11). */
+void
+slot_trans_stop(int id)
+{
+	struct slot	*s = &slots[id];
+
+	s->access = 0;
+	s->armed = 1;
+	s->push_wait = 0;
+	pty_input_hold(0);
+	if (s->state == SLOT_CONNECTED)
+		slot_read_on(s);
+}
+
+void
+slot_trans_write(int id, const uint8_t *data, size_t len)
+{
+	struct slot	*s = &slots[id];
+	ssize_t		 n;
+
+	if (s->fd == -1 || s->state != SLOT_CONNECTED) {
+		log_msg("slot %d: %zu bytes of data mode lost", id, len);
+		return;
+	}
+	s->tx_total += len;
+	if (s->type == SLOT_TCP || s->type == SLOT_INCOMING) {
+		evbuffer_add(s->tx, data, len);
+		event_add(s->ev_wr, NULL);
+		/* Full: the line stops (the host's writes back up). */
+		if (evbuffer_get_length(s->tx) >= opts.tx_buf)
+			pty_input_hold(1);
+		return;
+	}
+	n = send(s->fd, data, len, 0);
+	if (n == -1 && errno == ECONNREFUSED)	/* an older ICMP */
+		n = send(s->fd, data, len, 0);
+	if (n == -1)
+		log_msg("slot %d: datagram lost: %s", id, strerror(errno));
+	s->tx_acked += len;
 }
 
 void
