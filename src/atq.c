@@ -97,6 +97,10 @@ struct atq {
 	bool			 data_suspect;
 	bool			 esc_blind;
 	long long		 last_tx;	/* last raw write (guard time) */
+	int			 line_Bps;	/* bytes/s of the line, 0: unknown */
+	double			 tx_end_ms;	/* when the bytes written so far
+						 * are through the line, at
+						 * line_Bps */
 	struct event		*hold_timer;	/* held bytes are payload */
 	uint8_t			 held[ATQ_HELD_MAX];	/* maybe a result */
 	size_t			 nheld;
@@ -829,6 +833,12 @@ atq_flush(struct atq *q)
 	if (q->fd == -1 || q->in_read || evbuffer_get_length(q->out) == 0)
 		return;
 	n = evbuffer_write(q->out, q->fd);
+	if (n > 0 && q->line_Bps > 0) {
+		/* A pty drains at once: the UART would take this long. */
+		if (q->tx_end_ms < (double)now_ms())
+			q->tx_end_ms = (double)now_ms();
+		q->tx_end_ms += n * 1000.0 / q->line_Bps;
+	}
 	if (n == -1 && errno != EAGAIN && errno != EINTR) {
 		snprintf(q->lost_why, sizeof(q->lost_why), "write: %s",
 		    strerror(errno));
@@ -1056,15 +1066,24 @@ atq_reclaim_line(struct atq *q)
 }
 
 /*
- * Bytes written to the tty that the port has not sent yet (TIOCOUTQ).
- * A port that cannot tell (a pty says 0) is taken at its word.
+ * Bytes written that may not be through the line yet: what the port
+ * says it holds (TIOCOUTQ), and, since a port may not know (a pty says
+ * 0, a USB adapter has its own buffer), what the line rate says.
  */
 static bool
 atq_tty_queued(const struct atq *q)
 {
 	int	 n = 0;
 
+	if (q->line_Bps > 0 && q->tx_end_ms > (double)now_ms())
+		return true;
 	return q->fd != -1 && ioctl(q->fd, TIOCOUTQ, &n) == 0 && n > 0;
+}
+
+void
+atq_set_line_rate(struct atq *q, int baud)
+{
+	q->line_Bps = baud / 10;	/* 8N1: ten bit times a byte */
 }
 
 static void
@@ -1084,6 +1103,9 @@ atq_esc_cb(evutil_socket_t fd, short what, void *arg)
 			evtimer_add_ms(q->esc_timer, ESCAPE_DRAIN_POLL_MS);
 			return;
 		}
+		/* The last byte left the line at the later of the two. */
+		if (q->line_Bps > 0 && q->tx_end_ms > (double)q->last_tx)
+			q->last_tx = (long long)q->tx_end_ms + 1;
 		if (now_ms() - q->last_tx <= ESCAPE_GUARD_MS) {
 			/*
 			 * The loop's cached time can fire a timer a little

@@ -176,6 +176,7 @@ void
 modem_set_conf(struct modem *m, const struct conf *c)
 {
 	m->conf = c;
+	atq_set_line_rate(m->atq, c->modem.baud);
 	atq_set_timeout(m->atq, TMO_COMMAND, c->timeouts.command * 1000);
 	atq_set_timeout(m->atq, TMO_PROMPT, c->timeouts.prompt * 1000);
 	atq_set_timeout(m->atq, TMO_SEND, c->timeouts.send * 1000);

@@ -168,6 +168,37 @@ START_TEST(lend_and_reclaim)
 END_TEST
 
 /*
+ * The escape's first guard time counts from when the borrower's bytes
+ * are through the line, not from write(): a pty (like a USB adapter's
+ * own buffer) takes them at once.  At 9600 baud 600 bytes take 625 ms
+ * on the wire, so "+++" may not come before 625 ms + the guard time.
+ */
+START_TEST(guard_counts_from_the_line)
+{
+	struct sm	*t = sm_new_slots();
+	struct atq	*q = sm_atq(t);
+	struct borrower	 b;
+	uint8_t		 data[600];
+	long long	 wrote;
+
+	atq_set_line_rate(q, 9600);
+	enter_data_mode(t, &b, "");
+	memset(data, 'x', sizeof(data));
+	wrote = now_ms();
+	atq_line_write(q, data, sizeof(data));
+	sm_expect_bytes(t, data, sizeof(data));
+	atq_reclaim_line(q);
+	sm_quiet(t, 600 + ESCAPE_GUARD_MS - 100);
+	sm_expect(t, "+++");
+	ck_assert_int_ge(now_ms() - wrote, 625 + ESCAPE_GUARD_MS);
+	sm_send(t, "\r\nOK\r\n");
+	ck_assert_int_eq(b.nreturned, 1);
+	ck_assert_str_eq(b.returned, "escaped");
+	sm_free(t);
+}
+END_TEST
+
+/*
  * The remote closes: the modem writes NO CARRIER (split across reads
  * here) and is in command mode; the waiting command goes out at once.
  */
@@ -365,6 +396,7 @@ atq_suite(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, lend_and_reclaim);
+	tcase_add_test(tc, guard_counts_from_the_line);
 	tcase_add_test(tc, no_carrier_returns_the_line);
 	tcase_add_test(tc, held_bytes_are_payload);
 	tcase_add_test(tc, escape_without_ok);

@@ -95,6 +95,13 @@ void		 atq_free(struct atq *);
 void		 atq_set_timeout(struct atq *, enum tmo_kind, int ms);
 /* Start talking on fd (not owned; the caller closes it after detach). */
 void		 atq_attach(struct atq *, int fd);
+/*
+ * The line's rate (baud, 8N1): the escape's guard time counts from when
+ * the bytes written are through the line at that rate, even where the
+ * port reports them sent (a pty, a USB adapter's own buffer).  0:
+ * trust the port.
+ */
+void		 atq_set_line_rate(struct atq *, int baud);
 /* Stop using the fd; every pending command ends with ATQ_RES_ABORTED. */
 void		 atq_detach(struct atq *);
 /* Abort every command (modem rebooted); the line stays attached. */
