@@ -64,6 +64,14 @@ def every_value(n):
     return bytes(r)
 
 
+def closed_in_command_mode(env):
+    """The line is back in command mode and the modem's slot closed;
+    returns bg96sim's transparent-mode counters."""
+    wait_command(env)
+    wait_for(lambda: env.sim_cmd("stats")["slots"] == [], 30, "slot closed")
+    return trans_stats(env)
+
+
 def echo_through(c, data, timeout=120):
     got = []
 
@@ -96,10 +104,7 @@ def case_echo_1mib():
         st = trans_stats(env)
         assert st["escapes"] == 0, st
         c.close()
-        wait_command(env)
-        wait_for(lambda: env.sim_cmd("stats")["slots"] == [], 30,
-                 "slot closed")
-        st = trans_stats(env)
+        st = closed_in_command_mode(env)
         assert st["plus_no_lead"] == 0 and st["plus_no_trail"] == 0, st
         assert not srv.errors, srv.errors
         ok = True
@@ -126,9 +131,7 @@ def case_remote_close_mid_stream():
         assert len(got) == len(data), "got %d of %d" % (len(got), len(data))
         assert sha(got) == sha(data), "data corrupted"
         c.close()
-        wait_command(env)
-        wait_for(lambda: env.sim_cmd("stats")["slots"] == [], 30,
-                 "slot closed")
+        closed_in_command_mode(env)
         ok = True
     finally:
         srv.close()
@@ -156,10 +159,7 @@ def case_client_close():
         wait_for(lambda: got, 60, "remote EOF")
         assert sha(got[0]) == sha(data), "remote got %d of %d bytes" % (
             len(got[0]), len(data))
-        wait_command(env)
-        wait_for(lambda: env.sim_cmd("stats")["slots"] == [], 30,
-                 "slot closed")
-        st = trans_stats(env)
+        st = closed_in_command_mode(env)
         assert st["plus_no_lead"] == 0 and st["plus_no_trail"] == 0, st
         ok = True
     finally:
@@ -329,10 +329,7 @@ def case_client_close_paced():
         assert got[0] == b"x" + data, "remote got %d of %d bytes%s" % (
             len(got[0]), len(data) + 1,
             ", with '+'" if b"+" in got[0] else "")
-        wait_command(env)
-        wait_for(lambda: env.sim_cmd("stats")["slots"] == [], 30,
-                 "slot closed")
-        st = trans_stats(env)
+        st = closed_in_command_mode(env)
         assert st["escapes"] == 1, st
         assert st["plus_no_lead"] == 0 and st["plus_no_trail"] == 0, st
         ok = True
