@@ -178,6 +178,22 @@ print_object(const char *title, const json_t *obj)
 	}
 }
 
+/* Who holds the serial line: "command", "data:<endpoint>#<id>" ... */
+static void
+print_line(const json_t *r)
+{
+	const json_t	*up = jv_get(r, "line_bytes_up");
+	char		 a[64], b[32], c[32];
+
+	if (jv_get(r, "line") == NULL)
+		return;		/* an older bg96d */
+	printf("line: %s", jv_text(jv_get(r, "line"), a, sizeof(a)));
+	if (json_is_integer(up))
+		printf(" (up %s, down %s)", jv_text(up, b, sizeof(b)),
+		    jv_text(jv_get(r, "line_bytes_down"), c, sizeof(c)));
+	printf("\n\n");
+}
+
 static void
 print_status(const json_t *r)
 {
@@ -192,6 +208,7 @@ print_status(const json_t *r)
 
 	print_object("modem", jv_get(r, "modem"));
 	printf("\n");
+	print_line(r);
 	print_list("sockets", jv_get(r, "sockets"), skeys, sheads, 8);
 	printf("\n");
 	print_list("endpoints", jv_get(r, "endpoints"), ekeys, eheads, 7);

@@ -547,6 +547,7 @@ def case_bg96ctl():
         assert r.returncode == 0, r
         for text in ("state", "ready", IMEI, ICCID, "10.44.0.17",
                      "sockets:", "endpoints:", "counters:", "echo",
+                     "line: command\n",
                      "127.0.0.1:%d" % srv.port, env.sock_path("echo")):
             assert text in r.stdout, (text, r.stdout)
         r = bg96ctl("status", "--json", "-s", path)
@@ -662,6 +663,14 @@ def case_bg96ctl_fake():
             r = bg96ctl("--json", "-s", p, "at", "AT+CSQ")
             assert r.returncode in (0, 1), (reply, r)
             f.close()
+        # A line lent to a transparent connection, with its byte counts.
+        p = os.path.join(d, "lent.sock")
+        f = FakeDaemon(p, b'{"ok":true,"line":"data:mqtt#11",'
+                          b'"line_bytes_up":12,"line_bytes_down":345}\n')
+        r = bg96ctl("-s", p, "status")
+        assert r.returncode == 0, r
+        assert "line: data:mqtt#11 (up 12, down 345)\n" in r.stdout, r
+        f.close()
         f = FakeDaemon(os.path.join(d, "slow.sock"), None)
         t0 = time.monotonic()
         r = bg96ctl("-s", os.path.join(d, "slow.sock"), "status")
