@@ -1127,6 +1127,21 @@ client_read_n(struct sm *t, int fd, uint8_t *buf, size_t n)
 	}
 }
 
+/*
+ * The remote closes: NO CARRIER, AT+QICLOSE, the slot is freed; the
+ * test ends.
+ */
+static void
+tr_end_remote(struct sm *t, int fd)
+{
+	sm_send(t, "\r\nNO CARRIER\r\n");
+	sm_expect(t, "AT+QICLOSE=11,1\r");
+	sm_send(t, "\r\nOK\r\n");
+	close(fd);
+	sm_until(t, all_free, NULL, "slot freed");
+	sm_free(t);
+}
+
 /* A client on endpoint tr, its line lent: returns the client's fd. */
 static int
 tr_connect(struct sm *t)
@@ -1325,12 +1340,7 @@ START_TEST(transparent_client_plus_is_payload)
 	sm_expect(t, "++");
 	ck_assert_int_ge(now_ms() - start, PLUS_SPACE_MS - 100);
 
-	sm_send(t, "\r\nNO CARRIER\r\n");
-	sm_expect(t, "AT+QICLOSE=11,1\r");
-	sm_send(t, "\r\nOK\r\n");
-	close(fd);
-	sm_until(t, all_free, NULL, "slot freed");
-	sm_free(t);
+	tr_end_remote(t, fd);
 }
 END_TEST
 
@@ -1354,12 +1364,7 @@ START_TEST(transparent_bulk_both_ways)
 		client_read_n(t, fd, got, sizeof(got));
 		ck_assert_mem_eq(got, buf, sizeof(buf));
 	}
-	sm_send(t, "\r\nNO CARRIER\r\n");
-	sm_expect(t, "AT+QICLOSE=11,1\r");
-	sm_send(t, "\r\nOK\r\n");
-	close(fd);
-	sm_until(t, all_free, NULL, "slot freed");
-	sm_free(t);
+	tr_end_remote(t, fd);
 }
 END_TEST
 
@@ -1474,12 +1479,7 @@ START_TEST(transparent_connect_after_cancel)
 	sm_send(t, "\r\nCONNECT\r\n");
 	sm_run(t, 50);
 	ck_assert_int_eq(atq_line_owner(sm_atq(t), NULL), ATQ_LINE_DATA);
-	sm_send(t, "\r\nNO CARRIER\r\n");
-	sm_expect(t, "AT+QICLOSE=11,1\r");
-	sm_send(t, "\r\nOK\r\n");
-	close(fd);
-	sm_until(t, all_free, NULL, "slot freed");
-	sm_free(t);
+	tr_end_remote(t, fd);
 }
 END_TEST
 
