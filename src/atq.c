@@ -52,6 +52,9 @@ struct atq_job {
 	int			 period_ms;
 	struct atq_job_ops	 ops;
 	void			*arg;
+	long long		 due;		/* its next turn (now_ms) */
+	bool			 owed;		/* a turn skipped for a
+						 * yielding borrower */
 	bool			 running;	/* in its callbacks */
 	bool			 dead;		/* deleted while running */
 };
@@ -137,6 +140,8 @@ static void	atq_lost_cb(evutil_socket_t, short, void *);
 static void	atq_flush(struct atq *);
 static void	atq_timer_cb(evutil_socket_t, short, void *);
 static void	atq_start_next(struct atq *);
+static void	atq_want_line(struct atq *);
+static void	atq_jobs_owed(struct atq *);
 static void	atq_settle_cb(evutil_socket_t, short, void *);
 static void	atq_settle(struct atq *);
 static void	atq_complete(struct atq *, enum atq_result,
@@ -410,7 +415,16 @@ atq_submit(struct atq *q, struct atq_cmd *c, bool urgent)
 			q->head = c;
 		q->tail = c;
 	}
+	atq_want_line(q);
 	atq_start_next(q);
+}
+
+/* Something waits for command mode: a borrower that yields escapes. */
+static void
+atq_want_line(struct atq *q)
+{
+	if (q->line == ATQ_LINE_DATA && q->borrower.wanted != NULL)
+		q->borrower.wanted(q->borrower_arg);
 }
 
 void
@@ -514,6 +528,25 @@ atq_start_next(struct atq *q)
 	atq_send(q, c);
 }
 
+/*
+ * "CONNECT" that no borrower takes (its command was cancelled, or it
+ * came after the command's deadline): the modem is in data mode, where
+ * any command would reach the remote.  Escape first.
+ */
+static void
+atq_escape_orphan(struct atq *q)
+{
+	if (q->fd == -1 || q->detach_pending || q->line != ATQ_LINE_COMMAND)
+		return;
+	log_warnx("modem: CONNECT that nobody takes; leaving data mode");
+	q->line = ATQ_LINE_ESCAPING;
+	q->line_id = -1;
+	q->esc_sent = false;
+	q->nheld = 0;
+	q->last_tx = now_ms();
+	evtimer_add_ms(q->esc_timer, ESCAPE_GUARD_MS + 1);
+}
+
 /* The command in flight has ended: report, free, start the next. */
 static void
 atq_complete(struct atq *q, enum atq_result res, const struct at_event *ev)
@@ -536,22 +569,8 @@ atq_complete(struct atq *q, enum atq_result res, const struct at_event *ev)
 	if (c->on_done != NULL)
 		c->on_done(c->arg, res, ev);
 	atq_cmd_free(c);
-	if (ev != NULL && ev->final == AT_FINAL_CONNECT && q->fd != -1 &&
-	    !q->detach_pending && q->line == ATQ_LINE_COMMAND) {
-		/*
-		 * The modem is in data mode and nobody took the line (the
-		 * command was cancelled while it waited for CONNECT): any
-		 * command would reach the remote.  Escape first.
-		 */
-		log_warnx("modem: CONNECT that nobody takes; leaving data "
-		    "mode");
-		q->line = ATQ_LINE_ESCAPING;
-		q->line_id = -1;
-		q->esc_sent = false;
-		q->nheld = 0;
-		q->last_tx = now_ms();
-		evtimer_add_ms(q->esc_timer, ESCAPE_GUARD_MS + 1);
-	}
+	if (ev != NULL && ev->final == AT_FINAL_CONNECT)
+		atq_escape_orphan(q);
 	if (res != ATQ_RES_ABORTED)
 		atq_start_next(q);
 }
@@ -754,6 +773,8 @@ atq_handle(struct atq *q, const struct at_event *ev)
 	case AT_EV_FINAL:
 		if (c == NULL || c->phase == PHASE_QUEUED) {
 			q->stats.unexpected++;
+			if (ev->final == AT_FINAL_CONNECT)
+				atq_escape_orphan(q);
 			if (q->settling) {
 				log_debug("modem: late final result \"%s\" "
 				    "absorbed", log_escape(esc, sizeof(esc),
@@ -772,6 +793,8 @@ atq_handle(struct atq *q, const struct at_event *ev)
 			log_info("modem: \"%s\" is a late answer, not %s's",
 			    log_escape(esc, sizeof(esc), ev->line,
 			    ev->line_len), c->text);
+			if (ev->final == AT_FINAL_CONNECT)
+				atq_escape_orphan(q);
 			return;
 		}
 		atq_complete(q, atq_result_of(ev->final), ev);
@@ -990,6 +1013,12 @@ atq_line_free(const struct atq *q)
 }
 
 bool
+atq_line_yields(const struct atq *q)
+{
+	return q->line != ATQ_LINE_COMMAND && q->borrower.wanted != NULL;
+}
+
+bool
 atq_lend_line(struct atq *q, int id, const struct atq_borrower_ops *ops,
     void *arg)
 {
@@ -1170,6 +1199,8 @@ atq_line_return(struct atq *q, const char *why, bool resume)
 	}
 	if (ops.returned != NULL)
 		ops.returned(arg, why);
+	if (ops.wanted != NULL && resume)
+		atq_jobs_owed(q);
 	if (resume)
 		atq_start_next(q);
 }
@@ -1250,22 +1281,91 @@ atq_hold_cb(evutil_socket_t fd, short what, void *arg)
 /* ---- Periodic low-priority jobs ---- */
 
 static void
-atq_job_cb(evutil_socket_t fd, short what, void *arg)
+atq_job_arm(struct atq_job *j, int ms)
 {
-	struct atq_job	*j = arg;
+	if (ms < 0)
+		ms = 0;
+	j->due = now_ms() + ms;
+	evtimer_add_ms(j->ev, ms);
+}
+
+/*
+ * One turn of job j: tick, then its command if the line is free (or,
+ * queue_ok, queued behind the other jobs' commands after an escape).
+ */
+static void
+atq_job_turn(struct atq_job *j, bool queue_ok)
+{
 	struct atq	*q = j->q;
 	struct atq_cmd	*c;
 
 	j->running = true;
-	evtimer_add_ms(j->ev, j->period_ms);
+	j->owed = false;
+	atq_job_arm(j, j->period_ms);
 	if (j->ops.tick != NULL)
 		j->ops.tick(j->arg);
-	if (!j->dead && j->ops.make != NULL && atq_line_free(q) &&
-	    (c = j->ops.make(j->arg)) != NULL)
+	if (!j->dead && j->ops.make != NULL && (queue_ok ||
+	    atq_line_free(q)) && (c = j->ops.make(j->arg)) != NULL)
 		atq_submit(q, c, false);
+	else if (!j->dead && j->ops.make != NULL && atq_line_yields(q)) {
+		/*
+		 * The line is lent to a borrower that gives it back on
+		 * demand (auto mode): a job that needs it asks for it;
+		 * every owed job gets its turn once the line is back.
+		 */
+		j->owed = true;
+		if (j->ops.escape)
+			atq_want_line(q);
+	}
 	j->running = false;
 	if (j->dead)
 		atq_job_del(j);
+}
+
+static void
+atq_job_cb(evutil_socket_t fd, short what, void *arg)
+{
+	atq_job_turn(arg, false);
+}
+
+/*
+ * The line came back from a yielding borrower: the jobs that waited,
+ * and those due within JOB_BATCH_MS, take their turn now, so that one
+ * escape serves them all.
+ */
+static void
+atq_jobs_owed(struct atq *q)
+{
+	struct atq_job	*j, *next;
+	long long	 now = now_ms();
+
+	if (q->fd == -1 || q->detach_pending || q->line != ATQ_LINE_COMMAND)
+		return;
+	for (j = q->jobs; j != NULL; j = next) {
+		next = j->next;
+		if (!j->dead && j->ops.make != NULL &&
+		    (j->owed || j->due - now <= JOB_BATCH_MS))
+			atq_job_turn(j, true);
+	}
+}
+
+long long
+atq_job_due_ms(const struct atq *q)
+{
+	const struct atq_job	*j;
+	long long		 now = now_ms(), min = -1;
+
+	for (j = q->jobs; j != NULL; j = j->next) {
+		if (j->dead || j->ops.make == NULL)
+			continue;
+		if (j->owed)
+			return 0;
+		if (min == -1 || j->due - now < min)
+			min = j->due - now;
+	}
+	if (min < 0 && q->jobs != NULL)
+		min = 0;
+	return min;
 }
 
 struct atq_job *
@@ -1281,7 +1381,7 @@ atq_job_add(struct atq *q, int period_ms, const struct atq_job_ops *ops,
 	j->ev = evtimer_new(q->base, atq_job_cb, j);
 	j->next = q->jobs;
 	q->jobs = j;
-	evtimer_add_ms(j->ev, period_ms);
+	atq_job_arm(j, period_ms);
 	return j;
 }
 
@@ -1289,7 +1389,7 @@ void
 atq_job_next(struct atq_job *j, int ms)
 {
 	if (!j->dead)
-		evtimer_add_ms(j->ev, ms);
+		atq_job_arm(j, ms);
 }
 
 void

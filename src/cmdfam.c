@@ -24,6 +24,7 @@ const struct cmdfam cmdfam_qi = {
 	.read = "AT+QIRD",
 	.close = "AT+QICLOSE",
 	.state = "AT+QISTATE",
+	.switch_mode = "AT+QISWTMD",
 	.open_cmd = qi_open_cmd,
 	.read_len = 0,
 	.send_to = true,
@@ -73,6 +74,16 @@ cmdfam_close(const struct cmdfam *f, char *buf, size_t size, int id,
     int timeout_s)
 {
 	return snprintf(buf, size, "%s=%d,%d", f->close, id, timeout_s);
+}
+
+int
+cmdfam_switch(const struct cmdfam *f, char *buf, size_t size, int id,
+    int access_mode)
+{
+	if (f->switch_mode == NULL)
+		return -1;
+	return snprintf(buf, size, "%s=%d,%d", f->switch_mode, id,
+	    access_mode);
 }
 
 const char *

@@ -159,6 +159,7 @@ static const struct enum_name access_names[] = {
 	{ "buffer", CONF_ACCESS_BUFFER },
 	{ "push", CONF_ACCESS_PUSH },
 	{ "transparent", CONF_ACCESS_TRANSPARENT },
+	{ "auto", CONF_ACCESS_AUTO },
 	{ NULL, 0 }
 };
 static const struct enum_name bool_names[] = {
@@ -209,6 +210,8 @@ static const struct key keys[] = {
 	    KC_NONE, 0, NULL },
 	{ SECT_MODEM, "transwaittm", KT_INT, C(modem.transwaittm), 0, 20,
 	    KC_NONE, 0, NULL },
+	{ SECT_MODEM, "transparent_reenter", KT_INT,
+	    C(modem.transparent_reenter), 0, 600, KC_NONE, 0, NULL },
 
 	{ SECT_DAEMON, "socket_dir", KT_STR, C(daemon.socket_dir), 1,
 	    PATH_MAX - 1, KC_PATH, 0, NULL },
@@ -433,6 +436,7 @@ conf_defaults(struct conf *c)
 	c->modem.backoff_max = 60;
 	c->modem.transpktsize = TRANSPKTSIZE_DEF;
 	c->modem.transwaittm = TRANSWAITTM_DEF;
+	c->modem.transparent_reenter = TRANSPARENT_REENTER_DEF;
 
 	strcpy(c->daemon.socket_dir, "/run/bg96");
 	c->daemon.socket_mode = 0660;
@@ -1161,11 +1165,13 @@ check_endpoint(struct parser *p, int i)
 		 * messages: a SEQPACKET message would not stay one datagram.
 		 */
 		if (ep->type == CONF_EP_UDP &&
-		    ep->access_mode == CONF_ACCESS_TRANSPARENT)
-			conf_err(p, ep->line, "endpoint %s: access_mode "
-			    "transparent is not supported on udp (the modem "
-			    "does not keep message boundaries in data mode)",
-			    ep->name);
+		    (ep->access_mode == CONF_ACCESS_TRANSPARENT ||
+		    ep->access_mode == CONF_ACCESS_AUTO))
+			conf_err(p, ep->line, "endpoint %s: access_mode %s "
+			    "is not supported on udp (the modem does not keep "
+			    "message boundaries in data mode)", ep->name,
+			    ep->access_mode == CONF_ACCESS_AUTO ? "auto" :
+			    "transparent");
 		check_sock_path(p, ep->name);
 		return;
 	case CONF_EP_TCP_LISTENER:
@@ -1219,9 +1225,11 @@ check_endpoint(struct parser *p, int i)
 	 * Incoming connections and datagrams are announced by URCs, which
 	 * the modem holds back while the line is in data mode (ref. 5.11).
 	 */
-	if (ep->access_mode == CONF_ACCESS_TRANSPARENT)
-		conf_err(p, ep->line, "endpoint %s: access_mode transparent is "
-		    "not supported on %s", ep->name, t);
+	if (ep->access_mode == CONF_ACCESS_TRANSPARENT ||
+	    ep->access_mode == CONF_ACCESS_AUTO)
+		conf_err(p, ep->line, "endpoint %s: access_mode %s is not "
+		    "supported on %s", ep->name, ep->access_mode ==
+		    CONF_ACCESS_AUTO ? "auto" : "transparent", t);
 	if (ep->type == CONF_EP_UDP_SERVICE) {
 		if (!ep_bad(p, i, "forward") && fk != CONF_FWD_UDP)
 			conf_err(p, ep->line, "endpoint %s: udp-service needs "

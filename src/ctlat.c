@@ -102,9 +102,12 @@ ctlat_start(struct atq *q, const struct ctl_req *r,
 	}
 	/*
 	 * In data mode anything written goes to the remote as payload, and
-	 * queued commands would wait for as long as the connection lasts.
+	 * queued commands would wait for as long as the connection lasts
+	 * (transparent).  An auto connection gives the line back: the
+	 * command waits for the escape (atq_submit asks for it).
 	 */
-	if (r->error == NULL && atq_line_owner(q, NULL) != ATQ_LINE_COMMAND) {
+	if (r->error == NULL && atq_line_owner(q, NULL) != ATQ_LINE_COMMAND &&
+	    !atq_line_yields(q)) {
 		*reply = ctl_json_error("line lent to a transparent connection");
 		return NULL;
 	}

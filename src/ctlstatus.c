@@ -142,6 +142,8 @@ ctlstatus_counters(const struct ctlstatus_src *src)
 	set(o, "send_fail", jcount(sc->send_fail));
 	set(o, "send_errors", jcount(sc->send_errors));
 	set(o, "rx_polls", jcount(sc->rx_polls));
+	set(o, "auto_entries", jcount(sc->auto_entries));
+	set(o, "auto_escapes", jcount(sc->auto_escapes));
 	set(o, "clients_waiting", json_integer(src->eps != NULL ?
 	    epset_waiting(src->eps) : 0));
 	set(o, "at_commands", jcount(as->commands));

@@ -217,6 +217,7 @@ d_signal_cb(evutil_socket_t sig, short what, void *arg)
 		log_error("bg96d: reload: %s", err);
 	modem_set_conf(d->modem, nc);
 	msockset_set_context(d->msocks, nc->modem.context_id);
+	msockset_set_reenter(d->msocks, nc->modem.transparent_reenter * 1000);
 	log_setlevel(level_of(nc, d->verbose));
 	if (memcmp(&d->conf->modem, &nc->modem, sizeof(nc->modem)) != 0)
 		modem_reset(d->modem, "[modem] settings changed");

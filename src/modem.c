@@ -124,6 +124,7 @@ static void	modem_qistate_line(void *, const char *);
 static const struct atq_job_ops health_ops = {
 	.tick = modem_health_tick,
 	.make = modem_health_make,
+	.escape = true,		/* auto mode: held URCs come after "+++" */
 };
 
 const char *

@@ -65,6 +65,14 @@ struct msock {
 	bool			 push;
 	bool			 transparent;	/* access mode 2 */
 	/*
+	 * access_mode = auto: buffer mode, switched to data mode while it
+	 * is the only socket (slot_auto_ready); yielding: something else
+	 * wants the line, the escape is under way and the socket stays
+	 * open in buffer mode.
+	 */
+	bool			 auto_mode;
+	bool			 yielding;
+	/*
 	 * Data mode (transparent, ref. 5.11): the line is lent to this
 	 * slot.  Client bytes go raw through atq_line_write(); chunk holds
 	 * '+' bytes that may not go yet, last_w is the time of the last
@@ -118,6 +126,10 @@ struct msockset {
 	struct msockset_counters counters;
 	struct event		*rx_poll;	/* lost recv URC guard */
 	int			 rx_poll_ms;
+	/* access_mode = auto */
+	struct event		*auto_timer;	/* look again (atq_kick) */
+	int			 reenter_ms;	/* [modem] transparent_reenter */
+	long long		 auto_not_before; /* no data mode before */
 };
 
 static void	slot_timer_cb(evutil_socket_t, short, void *);
@@ -128,6 +140,7 @@ static void	slot_line_pump(struct msock *);
 static void	slot_line_data(void *, const uint8_t *, size_t);
 static void	slot_line_returned(void *, const char *);
 static void	slot_line_drained(void *);
+static void	slot_line_wanted(void *);
 
 /* What the queue tells a slot that holds the line (transparent mode). */
 static const struct atq_borrower_ops slot_borrower_ops = {
@@ -135,7 +148,15 @@ static const struct atq_borrower_ops slot_borrower_ops = {
 	.returned = slot_line_returned,
 	.drained = slot_line_drained,
 };
+/* The same for access_mode = auto: it gives the line back on demand. */
+static const struct atq_borrower_ops slot_auto_borrower_ops = {
+	.data = slot_line_data,
+	.returned = slot_line_returned,
+	.drained = slot_line_drained,
+	.wanted = slot_line_wanted,
+};
 static void	msockset_rx_poll_cb(evutil_socket_t, short, void *);
+static void	msockset_auto_cb(evutil_socket_t, short, void *);
 static void	msockset_urc(void *, const char *);
 static void	msockset_urc_payload(void *, const struct at_event *);
 static struct atq_cmd *msockset_pump(void *);
@@ -181,6 +202,8 @@ msockset_new(struct event_base *base, struct atq *q, int context_id,
 	set->rx_poll = event_new(base, -1, EV_PERSIST, msockset_rx_poll_cb,
 	    set);
 	msockset_set_rx_poll(set, RX_POLL_MS);
+	set->auto_timer = evtimer_new(base, msockset_auto_cb, set);
+	set->reenter_ms = TRANSPARENT_REENTER_DEF * 1000;
 	atq_set_sockets(q, &msockset_atq_ops, set);
 	return set;
 }
@@ -190,6 +213,12 @@ msockset_set_rx_poll(struct msockset *set, int ms)
 {
 	set->rx_poll_ms = ms;
 	evtimer_add_ms(set->rx_poll, ms / 2);	/* persistent: every ms / 2 */
+}
+
+void
+msockset_set_reenter(struct msockset *set, int ms)
+{
+	set->reenter_ms = ms;
 }
 
 void
@@ -208,6 +237,7 @@ msockset_free(struct msockset *set)
 	for (i = 0; i < AT_NSLOTS; i++)
 		event_free(set->slots[i].timer);
 	event_free(set->rx_poll);
+	event_free(set->auto_timer);
 	free(set);
 }
 
@@ -231,6 +261,11 @@ slot_set_state(struct msock *s, enum slot_state new, const char *why)
 		log_debug("slot %d: %s -> %s (%s)", s->id,
 		    slot_state_log[s->state], slot_state_log[new], why);
 	s->state = new;
+	if (new == SLOT_FREE && s->set->reenter_ms >= 0) {
+		/* Another socket went: a survivor in auto mode waits. */
+		s->set->auto_not_before = now_ms() + s->set->reenter_ms;
+		evtimer_add_ms(s->set->auto_timer, s->set->reenter_ms);
+	}
 }
 
 /* Back to free; tell whoever waits for a slot. */
@@ -426,7 +461,7 @@ slot_line_pump(struct msock *s)
 	uint8_t		 buf[MSOCK_SEND_MAX + 3];
 	size_t		 n, k;
 
-	while (s->lent && atq_line_pending(q) < LINE_OUT_MAX) {
+	while (s->lent && !s->yielding && atq_line_pending(q) < LINE_OUT_MAX) {
 		n = s->chunk_len;
 		memcpy(buf, s->chunk, n);
 		s->chunk_len = 0;
@@ -453,7 +488,12 @@ slot_line_pump(struct msock *s)
 	}
 	if (!s->lent)
 		return;
-	if (s->reclaiming && s->ops == NULL && s->chunk_len == 0) {
+	/*
+	 * Yielding (auto mode): what is queued goes, then the escape; a
+	 * held '+' waits in the chunk for AT+QISEND.
+	 */
+	if (s->yielding ||
+	    (s->reclaiming && s->ops == NULL && s->chunk_len == 0)) {
 		atq_line_hold(q, false);
 		atq_reclaim_line(q);	/* after the guard time */
 		return;
@@ -481,6 +521,19 @@ slot_line_drained(void *arg)
 	slot_line_pump(arg);
 }
 
+/* Auto mode: a command or a job waits for the line: give it back. */
+static void
+slot_line_wanted(void *arg)
+{
+	struct msock	*s = arg;
+
+	if (!s->lent || s->yielding || s->reclaiming)
+		return;
+	log_debug("slot %d: the line is wanted; leaving data mode", s->id);
+	s->yielding = true;
+	slot_line_pump(s);
+}
+
 /*
  * The line is back in command mode.  "NO CARRIER": every byte before it
  * was delivered; the owner hears peer_closed and closes (AT+QICLOSE).
@@ -494,13 +547,30 @@ static void
 slot_line_returned(void *arg, const char *why)
 {
 	struct msock	*s = arg;
+	bool		 yielded = s->yielding && !s->reclaiming;
 
-	s->lent = s->reclaiming = false;
-	s->chunk_len = 0;
+	s->lent = s->reclaiming = s->yielding = false;
 	evtimer_del(s->timer);
 	if (s->state == SLOT_FREE)
 		return;		/* msockset_down() came first */
 	log_debug("slot %d: data mode ended (%s)", s->id, why);
+	if (yielded && strcmp(why, "escaped") == 0 && s->ops != NULL) {
+		/*
+		 * Auto mode: the socket is open in buffer mode (ref. 5.11).
+		 * What came during the escape is read with AT+QIRD (its
+		 * URC may have been held), the held '+' goes by AT+QISEND,
+		 * and data mode comes back after transparent_reenter.
+		 */
+		s->set->counters.auto_escapes++;
+		s->set->auto_not_before = now_ms() + s->set->reenter_ms;
+		evtimer_add_ms(s->set->auto_timer, s->set->reenter_ms);
+		s->rx_pending = true;
+		s->rx_gen++;
+		s->rx_checked = now_ms();
+		slot_continue(s);
+		return;
+	}
+	s->chunk_len = 0;
 	if (strcmp(why, "reset") == 0) {
 		s->remote_closed = true;
 		slot_gone(s, "modem reset in data mode");
@@ -527,14 +597,15 @@ slot_line_returned(void *arg, const char *why)
 static void
 slot_connected(struct msock *s)
 {
-	if (!atq_lend_line(slot_atq(s), s->id, &slot_borrower_ops, s)) {
+	if (!atq_lend_line(slot_atq(s), s->id, s->auto_mode ?
+	    &slot_auto_borrower_ops : &slot_borrower_ops, s)) {
 		/* Not from on_done; never write into data mode. */
 		log_warnx("slot %d: CONNECT, but the line cannot be lent",
 		    s->id);
 		return;
 	}
 	s->lent = true;
-	s->reclaiming = false;
+	s->reclaiming = s->yielding = false;
 	s->last_w = 0;		/* the silence before is unknown */
 	s->plus_risk = 0;
 	s->chunk_len = 0;
@@ -640,6 +711,9 @@ msock_open(struct msockset *set, enum msock_type type, const char *host,
 	s->fam = &cmdfam_qi;
 	s->push = access_mode == 1;
 	s->transparent = access_mode == 2;
+	s->auto_mode = access_mode == 3 && type == MSOCK_TCP &&
+	    s->set->reenter_ms >= 0;
+	s->yielding = false;
 	s->ops = ops;
 	s->owner = owner;
 	s->retried_stale = false;
@@ -997,6 +1071,70 @@ slot_read_done(void *arg, enum atq_result res, const struct at_event *ev)
 	slot_continue(s);
 }
 
+/*
+ * Auto mode: may this socket go into data mode now?  Only while it is
+ * the only socket, open, with nothing to send or read, the line free
+ * (nothing queued), its re-entry delay over and no job due soon (it
+ * would take the line back at once).  A socket that waits only for
+ * the clock looks again when the auto timer fires.
+ */
+static bool
+slot_auto_ready(struct msock *s)
+{
+	struct msockset	*set = s->set;
+	long long	 wait, due;
+	int		 i;
+
+	if (!s->auto_mode || s->state != SLOT_OPEN || s->lent ||
+	    s->remote_closed || s->backing_off || s->rx_pending ||
+	    s->chunk_len > 0 || s->fam->switch_mode == NULL ||
+	    !atq_line_free(set->atq))
+		return false;
+	for (i = 0; i < AT_NSLOTS; i++)
+		if (&set->slots[i] != s && set->slots[i].state != SLOT_FREE)
+			return false;
+	wait = set->auto_not_before - now_ms();
+	due = atq_job_due_ms(set->atq);
+	if (due >= 0 && due < AUTO_JOB_MARGIN_MS && due + 500 > wait)
+		wait = due + 500;	/* after the job's turn */
+	if (wait > 0) {
+		evtimer_add_ms(set->auto_timer, wait);
+		return false;
+	}
+	return true;
+}
+
+/* AT+QISWTMD=<id>,2: CONNECT, and the line is this socket's. */
+static void
+slot_swtmd_done(void *arg, enum atq_result res, const struct at_event *ev)
+{
+	struct msock	*s = arg;
+
+	s->busy = NULL;
+	if (res == ATQ_RES_ABORTED) {
+		slot_aborted(s);
+		return;
+	}
+	if (res == ATQ_RES_OK && ev != NULL && ev->final == AT_FINAL_CONNECT) {
+		s->set->counters.auto_entries++;
+		slot_connected(s);
+		return;
+	}
+	/* ERROR (or OK, no data mode): this socket stays in buffer mode. */
+	log_warnx("slot %d: %s=%d,2 refused; the connection stays in buffer "
+	    "mode", s->id, s->fam->switch_mode, s->id);
+	s->auto_mode = false;
+	slot_continue(s);
+}
+
+static void
+msockset_auto_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct msockset	*set = arg;
+
+	atq_kick(set->atq);
+}
+
 /* The next command this slot wants, or NULL. */
 static struct atq_cmd *
 slot_next_cmd(struct msock *s)
@@ -1035,6 +1173,10 @@ slot_next_cmd(struct msock *s)
 		c = atq_cmd_new(TMO_SEND, "%s", cmd);
 		atq_cmd_set_data(c, s->chunk, s->chunk_len);
 		c->on_done = slot_send_done;
+	} else if (slot_auto_ready(s)) {
+		cmdfam_switch(s->fam, cmd, sizeof(cmd), s->id, 2);
+		c = atq_cmd_new(TMO_COMMAND, "%s", cmd);
+		c->on_done = slot_swtmd_done;
 	} else
 		return NULL;
 	c->arg = s;
@@ -1295,7 +1437,8 @@ msockset_line_busy(const struct msockset *set)
 
 	for (i = 0; i < AT_NSLOTS; i++) {
 		s = &set->slots[i];
-		if (s->lent || (s->transparent && s->state == SLOT_OPENING))
+		if ((s->lent && !s->auto_mode) ||
+		    (s->transparent && s->state == SLOT_OPENING))
 			return true;
 	}
 	return false;

@@ -93,6 +93,8 @@ stack_new(struct event_base *base, const struct conf *conf,
 	st->modem = modem_new(base, conf, &mops, st);
 	st->msocks = msockset_new(base, modem_atq(st->modem),
 	    conf->modem.context_id, &sops, st);
+	msockset_set_reenter(st->msocks, conf->modem.transparent_reenter *
+	    1000);
 	st->eps = epset_new(base, st->modem, st->msocks);
 	return st;
 }

@@ -30,6 +30,7 @@ struct borrower {
 	size_t		 inlen;
 	const char	*returned;	/* why the line came back */
 	int		 nreturned;
+	int		 nwanted;	/* wanted() calls (yielding) */
 };
 
 static void
@@ -388,6 +389,150 @@ START_TEST(jobs_wait_for_a_free_line)
 }
 END_TEST
 
+/* A borrower that gives the line back when asked (auto mode). */
+static void
+b_wanted(void *arg)
+{
+	struct borrower	*b = arg;
+
+	b->nwanted++;
+	atq_reclaim_line(b->q);
+}
+
+static const struct atq_borrower_ops b_yield_ops = {
+	.data = b_data,
+	.returned = b_returned,
+	.wanted = b_wanted,
+};
+
+static void
+b_switched_yield(void *arg, enum atq_result res, const struct at_event *ev)
+{
+	struct borrower	*b = arg;
+
+	ck_assert_int_eq(res, ATQ_RES_OK);
+	b->lent = atq_lend_line(b->q, b->id, &b_yield_ops, b);
+}
+
+static void
+enter_yielding(struct sm *t, struct borrower *b)
+{
+	struct atq_cmd	*c;
+
+	memset(b, 0, sizeof(*b));
+	b->q = sm_atq(t);
+	c = atq_cmd_new(TMO_COMMAND, "AT+QISWTMD=0,2");
+	c->on_done = b_switched_yield;
+	c->arg = b;
+	atq_submit(b->q, c, false);
+	sm_expect(t, "AT+QISWTMD=0,2\r");
+	sm_send(t, "\r\nCONNECT\r\n");
+	ck_assert(b->lent);
+	ck_assert_int_eq(atq_line_owner(b->q, NULL), ATQ_LINE_DATA);
+}
+
+static const struct atq_job_ops escape_job_ops = {
+	.tick = job_tick,
+	.make = job_make,
+	.escape = true,
+};
+
+/*
+ * A borrower that yields: a submitted command, or the turn of a job
+ * that escapes, asks it for the line; a job that does not escape only
+ * waits.  Once the line is back every owed job, and every job due
+ * within JOB_BATCH_MS, takes its turn at once (one escape for all).
+ */
+START_TEST(yielding_borrower_is_asked)
+{
+	struct sm	*t = sm_new_slots();
+	struct atq	*q = sm_atq(t);
+	struct borrower	 b;
+	struct done	 d = { 0 };
+	struct job	 quiet = { .q = q }, health = { .q = q };
+	long long	 lent;
+
+	/* A command submitted while lent: wanted(), escape, command. */
+	enter_yielding(t, &b);
+	ck_assert(atq_line_yields(q));
+	atq_submit(q, cmd("AT+CSQ", &d), false);
+	ck_assert_int_eq(b.nwanted, 1);
+	ck_assert_int_eq(atq_line_owner(q, NULL), ATQ_LINE_ESCAPING);
+	sm_quiet(t, ESCAPE_GUARD_MS - 200);
+	sm_expect(t, "+++");
+	sm_quiet(t, ESCAPE_GUARD_MS - 200);
+	sm_send(t, "\r\nOK\r\n");
+	ck_assert_str_eq(b.returned, "escaped");
+	sm_expect(t, "AT+CSQ\r");
+	sm_send(t, "\r\nOK\r\n");
+	ck_assert_int_eq(d.n, 1);
+
+	/* Jobs: one that does not escape waits, one that does asks. */
+	quiet.job = atq_job_add(q, 60000, &job_ops, &quiet);
+	health.job = atq_job_add(q, 60000, &escape_job_ops, &health);
+	enter_yielding(t, &b);
+	lent = now_ms();
+	atq_job_next(quiet.job, 0);
+	sm_quiet(t, 200);
+	ck_assert_int_eq(b.nwanted, 0);		/* it only waits */
+	ck_assert_int_eq(quiet.makes, 0);
+	ck_assert_int_eq(atq_job_due_ms(q), 0);	/* owed */
+	atq_job_next(health.job, JOB_BATCH_MS / 2);
+	atq_job_next(health.job, 0);
+	sm_run(t, 50);
+	ck_assert_int_eq(b.nwanted, 1);
+	sm_expect(t, "+++");
+	ck_assert_int_ge(now_ms() - lent, ESCAPE_GUARD_MS);
+	sm_quiet(t, ESCAPE_GUARD_MS - 200);
+	sm_send(t, "\r\nOK\r\n");
+	/* Both turns come now, not after their period. */
+	sm_expect(t, "AT+CEREG?\r");
+	sm_send(t, "\r\nOK\r\n");
+	sm_expect(t, "AT+CEREG?\r");
+	sm_send(t, "\r\nOK\r\n");
+	ck_assert_int_eq(quiet.makes + health.makes, 2);
+	ck_assert_int_eq(quiet.done + health.done, 2);
+	ck_assert_int_gt(atq_job_due_ms(q), JOB_BATCH_MS);
+	atq_job_del(quiet.job);
+	atq_job_del(health.job);
+	sm_free(t);
+}
+END_TEST
+
+/*
+ * A CONNECT after its command's deadline: the modem is in data mode
+ * and nobody holds the line.  Nothing may be written but the escape.
+ */
+START_TEST(late_connect_escapes)
+{
+	struct sm	*t = sm_new_slots();
+	struct atq	*q = sm_atq(t);
+	struct done	 d = { 0 }, d2 = { 0 };
+	const char	*probe;
+
+	atq_set_timeout(q, TMO_COMMAND, 300);
+	atq_set_timeout(q, TMO_PROBE, 10000);
+	atq_submit(q, cmd("AT+QISWTMD=0,2", &d), false);
+	sm_expect(t, "AT+QISWTMD=0,2\r");
+	sm_run(t, 400);
+	ck_assert_int_eq(d.n, 1);
+	ck_assert_int_eq(d.res, ATQ_RES_TIMEOUT);
+	/* The resync probe goes out; the late CONNECT comes instead. */
+	probe = sm_next_cmd(t);
+	ck_assert_str_eq(probe, "AT+CMEE?");
+	sm_send(t, "\r\nCONNECT\r\n");
+	ck_assert_int_eq(atq_line_owner(q, NULL), ATQ_LINE_ESCAPING);
+	atq_submit(q, cmd("AT+CSQ", &d2), false);
+	sm_quiet(t, ESCAPE_GUARD_MS - 200);
+	sm_expect(t, "+++");
+	sm_quiet(t, ESCAPE_GUARD_MS - 200);
+	sm_send(t, "\r\nOK\r\n");
+	ck_assert_int_eq(atq_line_owner(q, NULL), ATQ_LINE_COMMAND);
+	ck_assert_int_eq(d2.n, 0);	/* behind the probe, not lost */
+	sm_free(t);
+}
+END_TEST
+
 static Suite *
 atq_suite(void)
 {
@@ -402,6 +547,8 @@ atq_suite(void)
 	tcase_add_test(tc, escape_without_ok);
 	tcase_add_test(tc, abort_returns_the_line);
 	tcase_add_test(tc, jobs_wait_for_a_free_line);
+	tcase_add_test(tc, yielding_borrower_is_asked);
+	tcase_add_test(tc, late_connect_escapes);
 	suite_add_tcase(s, tc);
 	return s;
 }

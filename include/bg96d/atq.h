@@ -191,6 +191,13 @@ struct atq_borrower_ops {
 	 * an atq_line_write() that left atq_line_pending() above 0.
 	 */
 	void	(*drained)(void *);
+	/*
+	 * Something else needs command mode: a command was submitted, or
+	 * a job's turn came.  A borrower that yields (auto mode) starts
+	 * atq_reclaim_line() once its bytes are out; NULL: commands and
+	 * jobs wait until the borrower is done (transparent mode).
+	 */
+	void	(*wanted)(void *);
 };
 
 /* The line's state; *id (if not NULL) is the borrower's slot, or -1. */
@@ -203,6 +210,8 @@ enum atq_line	 atq_line_owner(const struct atq *, int *id);
  */
 bool		 atq_lend_line(struct atq *, int id,
 		    const struct atq_borrower_ops *, void *arg);
+/* True while the line is lent to a borrower that yields (has wanted). */
+bool		 atq_line_yields(const struct atq *);
 /* The borrower writes socket payload (ignored unless in data mode). */
 void		 atq_line_write(struct atq *, const void *, size_t);
 /*
@@ -236,11 +245,24 @@ struct atq_job;
 struct atq_job_ops {
 	void		 (*tick)(void *);
 	struct atq_cmd	*(*make)(void *);
+	/*
+	 * While the line is lent to a borrower that yields, a turn of a
+	 * job with escape set asks for the line (the health check); any
+	 * job's skipped turn is owed, and owed jobs (and those due within
+	 * JOB_BATCH_MS) run as soon as the line is back.
+	 */
+	bool		 escape;
 };
 struct atq_job	*atq_job_add(struct atq *, int period_ms,
 		    const struct atq_job_ops *, void *arg);
 /* The next turn comes ms from now instead of after the period. */
 void		 atq_job_next(struct atq_job *, int ms);
+/*
+ * Milliseconds until the next job's turn (0 if one is owed), or -1 if
+ * there is no job: a yielding borrower does not take the line just
+ * before a job would take it back.
+ */
+long long	 atq_job_due_ms(const struct atq *);
 /* Delete a job (NULL is fine); atq_free() deletes those left. */
 void		 atq_job_del(struct atq_job *);
 

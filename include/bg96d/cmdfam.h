@@ -54,6 +54,8 @@ struct cmdfam {
 	const char	*read;		/* "AT+QIRD" =<id> */
 	const char	*close;		/* "AT+QICLOSE" =<id>,<timeout s> */
 	const char	*state;		/* "AT+QISTATE": every socket */
+	const char	*switch_mode;	/* "AT+QISWTMD" =<id>,<access mode>;
+					 * NULL: the family has none */
 	/*
 	 * The open's arguments differ by family in number and order
 	 * (AT+QSSLOPEN=<ctx>,<sslctx>,<id>,"<host>",<port>,<mode>), so
@@ -95,6 +97,9 @@ int	cmdfam_send(const struct cmdfam *, char *, size_t, int id,
 /* How many sent bytes the peer acked (send_query families). */
 int	cmdfam_send_query(const struct cmdfam *, char *, size_t, int id);
 int	cmdfam_read(const struct cmdfam *, char *, size_t, int id);
+/* The access mode switch, or -1 if the family has none. */
+int	cmdfam_switch(const struct cmdfam *, char *, size_t, int id,
+	    int access_mode);
 int	cmdfam_close(const struct cmdfam *, char *, size_t, int id,
 	    int timeout_s);
 

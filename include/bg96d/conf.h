@@ -27,6 +27,7 @@ enum conf_access {
 	CONF_ACCESS_BUFFER = 0,		/* modem access mode 0 */
 	CONF_ACCESS_PUSH = 1,		/* modem access mode 1 */
 	CONF_ACCESS_TRANSPARENT = 2,	/* modem access mode 2 (data mode) */
+	CONF_ACCESS_AUTO = 3,		/* 0, switched to 2 while alone */
 };
 
 /*
@@ -112,6 +113,7 @@ struct conf {
 		char		 reset_command[PATH_MAX];
 		int		 transpktsize;	/* AT+QICFG, 1..1460 */
 		int		 transwaittm;	/* AT+QICFG, 0..20 x 100 ms */
+		int		 transparent_reenter;	/* auto: seconds */
 	} modem;
 
 	struct {

@@ -100,6 +100,8 @@ struct msockset_counters {
 	unsigned long	 send_fail;	/* SEND FAIL (backpressure) */
 	unsigned long	 send_errors;	/* AT+QISEND refused: closing */
 	unsigned long	 rx_polls;	/* reads without a URC (RX_POLL_MS) */
+	unsigned long	 auto_entries;	/* auto: AT+QISWTMD=id,2 -> CONNECT */
+	unsigned long	 auto_escapes;	/* auto: "+++" for another user */
 };
 
 /*
@@ -127,6 +129,12 @@ bool		 msockset_line_busy(const struct msockset *);
 /* Number of free slots. */
 int		 msockset_free_slots(const struct msockset *);
 const struct msockset_counters *msockset_counters(const struct msockset *);
+/*
+ * access_mode = auto: how long a connection stays in buffer mode after
+ * an escape (or after another socket closed) before it goes back to
+ * data mode ([modem] transparent_reenter).
+ */
+void		 msockset_set_reenter(struct msockset *, int ms);
 /* "+QIURC: \"incoming full\"" seen (a listener refused a client). */
 unsigned long	 msockset_incoming_full(const struct msockset *);
 /* Close every slot with a short AT+QICLOSE (shutdown); returns count. */
@@ -137,7 +145,10 @@ int		 msockset_close_all(struct msockset *);
  * timeout_ms.  Returns NULL if no slot is free.  access_mode is the
  * modem's: 0 buffer, 1 direct push, 2 transparent (MSOCK_TCP only:
  * on CONNECT the serial line is lent to this socket until it closes,
- * NO CARRIER or a reset; bytes go raw both ways).
+ * NO CARRIER or a reset; bytes go raw both ways), or 3, auto (MSOCK_TCP
+ * only): buffer mode, switched to data mode with AT+QISWTMD while it is
+ * the only socket, and back to buffer mode ("+++") whenever a command,
+ * another socket or a job needs the line.
  */
 struct msock	*msock_open(struct msockset *, enum msock_type, const char *host,
 		    int port, int local_port, int access_mode, int timeout_ms,

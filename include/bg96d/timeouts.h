@@ -108,6 +108,21 @@ enum tmo_kind {
 #define PLUS_QUIET_MS		(ESCAPE_GUARD_MS / 2)
 #define PLUS_SPACE_MS		(ESCAPE_GUARD_MS + 200)
 
+/*
+ * access_mode = auto (a local choice; the escape's cost is ref. 5.11's
+ * two guard times, 2 s at least): when an escape hands the line to a
+ * job (the health check), the other jobs due within JOB_BATCH_MS run
+ * too (the radio poll), so one escape serves them.  The connection goes
+ * back to data mode [modem] transparent_reenter seconds (default
+ * TRANSPARENT_REENTER_DEF) after its escape, once it is alone, nothing
+ * waits for the line and no job is due within AUTO_JOB_MARGIN_MS
+ * (longer than RADIO_POLL_STEP_MS, so a poll cycle is not cut in two).
+ * AT+QISWTMD answers within 300 ms (ref. 5.8): the command deadline.
+ */
+#define JOB_BATCH_MS		10000
+#define AUTO_JOB_MARGIN_MS	3000
+#define TRANSPARENT_REENTER_DEF	2
+
 
 /* AT+QIACT refused this many times in a row: restart the modem. */
 #define QIACT_TRIES		3
