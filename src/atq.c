@@ -105,6 +105,9 @@ struct atq {
 						 * are through the line, at
 						 * line_Bps */
 	struct event		*hold_timer;	/* held bytes are payload */
+	/* [modem] dcd: DCD (TIOCM_CD) watched in data mode (AT&C1). */
+	bool			 dcd;
+	struct event		*dcd_timer;
 	uint8_t			 held[ATQ_HELD_MAX];	/* maybe a result */
 	size_t			 nheld;
 	uint8_t			 rawbuf[16384 + ATQ_HELD_MAX];
@@ -142,6 +145,7 @@ static void	atq_timer_cb(evutil_socket_t, short, void *);
 static void	atq_start_next(struct atq *);
 static void	atq_want_line(struct atq *);
 static void	atq_jobs_owed(struct atq *);
+static void	atq_dcd_cb(evutil_socket_t, short, void *);
 static void	atq_settle_cb(evutil_socket_t, short, void *);
 static void	atq_settle(struct atq *);
 static void	atq_complete(struct atq *, enum atq_result,
@@ -185,6 +189,7 @@ atq_new(struct event_base *base, const struct atq_ops *ops, void *arg)
 	q->lost_ev = evtimer_new(base, atq_lost_cb, q);
 	q->esc_timer = evtimer_new(base, atq_esc_cb, q);
 	q->hold_timer = evtimer_new(base, atq_hold_cb, q);
+	q->dcd_timer = evtimer_new(base, atq_dcd_cb, q);
 	q->out = evbuffer_new();
 	q->fd = -1;
 	q->line = ATQ_LINE_COMMAND;
@@ -211,6 +216,7 @@ atq_free(struct atq *q)
 	event_free(q->lost_ev);
 	event_free(q->esc_timer);
 	event_free(q->hold_timer);
+	event_free(q->dcd_timer);
 	evbuffer_free(q->out);
 	free(q);
 }
@@ -1034,7 +1040,53 @@ atq_lend_line(struct atq *q, int id, const struct atq_borrower_ops *ops,
 	q->nheld = 0;
 	q->last_tx = now_ms();
 	log_debug("modem: line lent to socket %d (data mode)", id);
+	if (q->dcd)
+		evtimer_add_ms(q->dcd_timer, DCD_POLL_MS);
 	return true;
+}
+
+void
+atq_set_dcd(struct atq *q, bool on)
+{
+	q->dcd = on;
+	if (!on)
+		evtimer_del(q->dcd_timer);
+}
+
+/*
+ * With AT&C1 the modem drops DCD when the data connection ends (ref.
+ * 3.12): in data mode that is the remote's close or the network's loss,
+ * told by the line itself even if "NO CARRIER" is lost.  A port that
+ * cannot report its modem lines (a pty, some adapters) is not watched.
+ */
+static void
+atq_dcd_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct atq	*q = arg;
+	int		 st;
+
+	if (!q->dcd || q->fd == -1 || q->line != ATQ_LINE_DATA)
+		return;
+	if (ioctl(q->fd, TIOCMGET, &st) == -1) {
+		log_info("modem: [modem] dcd = yes, but the port cannot "
+		    "report DCD (%s); not watched", strerror(errno));
+		q->dcd = false;
+		return;
+	}
+	if (st & TIOCM_CD) {
+		evtimer_add_ms(q->dcd_timer, DCD_POLL_MS);
+		return;
+	}
+	atq_carrier_lost(q);
+}
+
+void
+atq_carrier_lost(struct atq *q)
+{
+	if (q->line != ATQ_LINE_DATA)
+		return;
+	log_warnx("modem: DCD dropped in data mode: the connection ended");
+	atq_line_return(q, "NO CARRIER", true);
 }
 
 void
@@ -1192,6 +1244,7 @@ atq_line_return(struct atq *q, const char *why, bool resume)
 	q->borrower_arg = NULL;
 	evtimer_del(q->esc_timer);
 	evtimer_del(q->hold_timer);
+	evtimer_del(q->dcd_timer);
 	if (q->rx_held) {
 		q->rx_held = false;
 		if (q->fd != -1 && !q->detach_pending)

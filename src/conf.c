@@ -212,6 +212,7 @@ static const struct key keys[] = {
 	    KC_NONE, 0, NULL },
 	{ SECT_MODEM, "transparent_reenter", KT_INT,
 	    C(modem.transparent_reenter), 0, 600, KC_NONE, 0, NULL },
+	{ SECT_MODEM, "dcd", KT_BOOL, C(modem.dcd), 0, 0, KC_NONE, 0, NULL },
 
 	{ SECT_DAEMON, "socket_dir", KT_STR, C(daemon.socket_dir), 1,
 	    PATH_MAX - 1, KC_PATH, 0, NULL },

@@ -44,6 +44,7 @@ enum step {
 	STEP_URCPORT,
 	STEP_TRANSPKTSIZE,
 	STEP_TRANSWAITTM,
+	STEP_DCD,
 	STEP_QICSGP,
 	STEP_CEREG_URC,
 	STEP_CGREG_URC,
@@ -721,6 +722,12 @@ modem_step_done(void *arg, enum atq_result res, const struct at_event *ev)
 					atq_set_push(m->atq, id, false);
 		}
 		break;
+	case STEP_DCD:
+		if (res != ATQ_RES_OK) {
+			log_info("modem: AT&C1 not accepted; DCD not used");
+			atq_set_dcd(m->atq, false);
+		}
+		break;
 	case STEP_TRANSPKTSIZE:
 	case STEP_TRANSWAITTM:
 		/* Some firmware lacks settings (ref. 5.10): go on. */
@@ -786,6 +793,8 @@ static const struct {
 	/* Not saved by the module: set after every boot (ref. 5.10). */
 	[STEP_TRANSPKTSIZE] = { NULL, NULL, TMO_COMMAND },
 	[STEP_TRANSWAITTM] = { NULL, NULL, TMO_COMMAND },
+	/* DCD follows the data connection (ref. 3.12's init block). */
+	[STEP_DCD] = { "AT&C1", NULL, TMO_COMMAND },
 	[STEP_QICSGP] = { NULL, NULL, TMO_COMMAND },
 	[STEP_CEREG_URC] = { "AT+CEREG=1", NULL, TMO_COMMAND },
 	[STEP_CGREG_URC] = { "AT+CGREG=1", NULL, TMO_COMMAND },
@@ -798,10 +807,16 @@ modem_init_step(struct modem *m)
 	struct atq_cmd	*c;
 	char		 buf[512];
 
+	if (m->step == STEP_DCD && !m->conf->modem.dcd) {
+		atq_set_dcd(m->atq, false);
+		m->step++;
+	}
 	if (m->step == STEP__INIT_DONE) {
 		modem_set_state(m, MODEM_REGISTERING, "modem initialised");
 		return;
 	}
+	if (m->step == STEP_DCD)
+		atq_set_dcd(m->atq, true);
 	if (m->step == STEP_IFC)
 		strlcpy(buf, m->conf->modem.flow_control == CONF_FLOW_RTSCTS ?
 		    "AT+IFC=2,2" : "AT+IFC=0,0", sizeof(buf));

@@ -533,6 +533,32 @@ START_TEST(late_connect_escapes)
 }
 END_TEST
 
+/*
+ * DCD dropped in data mode ([modem] dcd, AT&C1): the connection ended,
+ * as with "NO CARRIER"; the waiting command goes out at once.
+ */
+START_TEST(dcd_drop_ends_data_mode)
+{
+	struct sm	*t = sm_new_slots();
+	struct atq	*q = sm_atq(t);
+	struct borrower	 b;
+	struct done	 d = { 0 };
+
+	atq_set_dcd(q, true);
+	enter_data_mode(t, &b, "");
+	atq_submit(q, cmd("AT+CSQ", &d), false);
+	sm_quiet(t, 300);		/* a pty cannot report DCD: no harm */
+	ck_assert_int_eq(atq_line_owner(q, NULL), ATQ_LINE_DATA);
+	atq_carrier_lost(q);
+	ck_assert_int_eq(b.nreturned, 1);
+	ck_assert_str_eq(b.returned, "NO CARRIER");
+	sm_expect(t, "AT+CSQ\r");
+	sm_send(t, "\r\nOK\r\n");
+	ck_assert_int_eq(d.n, 1);
+	sm_free(t);
+}
+END_TEST
+
 static Suite *
 atq_suite(void)
 {
@@ -549,6 +575,7 @@ atq_suite(void)
 	tcase_add_test(tc, jobs_wait_for_a_free_line);
 	tcase_add_test(tc, yielding_borrower_is_asked);
 	tcase_add_test(tc, late_connect_escapes);
+	tcase_add_test(tc, dcd_drop_ends_data_mode);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -203,6 +203,9 @@ check_defaults(const struct conf *d)
 	ck_assert_int_eq(d->modem.backoff_max, 60);
 	ck_assert_int_eq(d->modem.transpktsize, TRANSPKTSIZE_DEF);
 	ck_assert_int_eq(d->modem.transwaittm, TRANSWAITTM_DEF);
+	ck_assert_int_eq(d->modem.transparent_reenter,
+	    TRANSPARENT_REENTER_DEF);
+	ck_assert(!d->modem.dcd);
 	ck_assert_str_eq(d->modem.reset_command, "");
 	ck_assert_str_eq(d->daemon.socket_dir, "/run/bg96");
 	ck_assert_int_eq(d->daemon.socket_mode, 0660);
@@ -432,6 +435,13 @@ static const struct range_case {
 	{ "modem", "transwaittm", "20", true, 0 },
 	{ "modem", "transwaittm", "21", false, 0 },
 	{ "modem", "transwaittm", "-1", false, 0 },
+	{ "modem", "transparent_reenter", "0", true, 0 },
+	{ "modem", "transparent_reenter", "600", true, 0 },
+	{ "modem", "transparent_reenter", "601", false, 0 },
+	{ "modem", "transparent_reenter", "-1", false, 0 },
+	{ "modem", "dcd", "yes", true, 0 },
+	{ "modem", "dcd", "no", true, 0 },
+	{ "modem", "dcd", "maybe", false, 0 },
 	{ "modem", "reset_command", "", true, 0 },
 	{ "modem", "reset_command", "/usr/bin/gpio-reset", true, 0 },
 	{ "modem", "reset_command", "gpio-reset", false, 0 },
@@ -559,6 +569,7 @@ static const struct range_case {
 	{ "tcp", "access_mode", "buffer", true, 0 },
 	{ "tcp", "access_mode", "push", true, 0 },
 	{ "tcp", "access_mode", "transparent", true, 0 },
+	{ "tcp", "access_mode", "auto", true, 0 },
 	{ "tcp", "access_mode", "direct", false, 0 },
 	{ "tcp", "access_mode", "1", false, 0 },
 	{ "tcp", "max_connections", "1", true, 0 },
@@ -603,6 +614,7 @@ static const struct range_case {
 	{ "lst", "access_mode", "buffer", true, 0 },
 	{ "lst", "access_mode", "push", false, 1 },
 	{ "lst", "access_mode", "transparent", false, 1 },
+	{ "lst", "access_mode", "auto", false, 1 },
 	{ "lst", "host", "example.com", false, 1 },
 	{ "lst", "port", "80", false, 1 },
 	{ "lst", "socket_mode", "0600", false, 1 },
@@ -611,6 +623,7 @@ static const struct range_case {
 	{ "svc", "forward", "unix:/run/x.sock", false, 1 },
 	{ "svc", "access_mode", "push", true, 0 },
 	{ "svc", "access_mode", "transparent", false, 1 },
+	{ "svc", "access_mode", "auto", false, 1 },
 };
 
 /* What an endpoint section of each kind needs besides the tested key. */

@@ -210,6 +210,14 @@ enum atq_line	 atq_line_owner(const struct atq *, int *id);
  */
 bool		 atq_lend_line(struct atq *, int id,
 		    const struct atq_borrower_ops *, void *arg);
+/*
+ * [modem] dcd: in data mode, watch the port's DCD (every DCD_POLL_MS,
+ * TIOCMGET; the modem was told AT&C1).  Its drop ends data mode as
+ * "NO CARRIER" does: atq_carrier_lost().  A port that cannot report
+ * DCD is not watched (logged once).
+ */
+void		 atq_set_dcd(struct atq *, bool on);
+void		 atq_carrier_lost(struct atq *);
 /* True while the line is lent to a borrower that yields (has wanted). */
 bool		 atq_line_yields(const struct atq *);
 /* The borrower writes socket payload (ignored unless in data mode). */

@@ -114,6 +114,7 @@ struct conf {
 		int		 transpktsize;	/* AT+QICFG, 1..1460 */
 		int		 transwaittm;	/* AT+QICFG, 0..20 x 100 ms */
 		int		 transparent_reenter;	/* auto: seconds */
+		bool		 dcd;	/* AT&C1; TIOCMGET in data mode */
 	} modem;
 
 	struct {

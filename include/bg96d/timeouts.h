@@ -120,6 +120,9 @@ enum tmo_kind {
  * AT+QISWTMD answers within 300 ms (ref. 5.8): the command deadline.
  */
 #define JOB_BATCH_MS		10000
+/* [modem] dcd: how often DCD is read in data mode (a local choice:
+ * a tenth of the escape's guard time). */
+#define DCD_POLL_MS		100
 #define AUTO_JOB_MARGIN_MS	3000
 #define TRANSPARENT_REENTER_DEF	2
 

@@ -165,7 +165,39 @@ def case_remote_close_in_data_mode():
         env.close(ok)
 
 
+def case_health_check_escapes():
+    """In data mode the health check (every 30 s) takes the line back:
+    one escape serves it and the radio poll due with it, the stream
+    keeps every byte, and the connection returns to data mode."""
+    srv = Server(echo_handler)
+    env = auto_env("auto-health", srv.port)
+    ok = False
+    try:
+        c = env.connect("echo")
+        echo_through(c, b"hello")
+        wait_data(env)
+        cmds = env.sim_cmd("stats")["commands"]
+        cereg, csq = cmds.get("AT+CEREG", 0), cmds.get("AT+CSQ", 0)
+        deadline = time.monotonic() + 45
+        while counters(env)["auto_escapes"] == 0:
+            assert time.monotonic() < deadline, "no escape for the health check"
+            echo_through(c, every_value(8192))
+        wait_data(env)
+        cmds = env.sim_cmd("stats")["commands"]
+        assert cmds.get("AT+CEREG", 0) > cereg, cmds
+        assert cmds.get("AT+CSQ", 0) > csq, cmds
+        assert counters(env)["auto_escapes"] == 1, counters(env)
+        echo_through(c, every_value(65536))
+        c.close()
+        wait_command(env)
+        ok = True
+    finally:
+        srv.close()
+        env.close(ok)
+
+
 CASES = {
+    "health_check_escapes": case_health_check_escapes,
     "alone_goes_to_data_mode": case_alone_goes_to_data_mode,
     "second_client_escapes": case_second_client_escapes,
     "at_request_escapes": case_at_request_escapes,

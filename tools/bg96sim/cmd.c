@@ -846,6 +846,8 @@ static const struct cmd_def {
 	{ "AT&D0",	F_ANY,	0, NARGS, NULL, 0,	cmd_at },
 	{ "AT&D1",	F_ANY,	0, NARGS, NULL, 0,	cmd_at },
 	{ "AT&D2",	F_ANY,	0, NARGS, NULL, 0,	cmd_at },
+	{ "AT&C0",	F_ANY,	0, NARGS, NULL, 0,	cmd_at },
+	{ "AT&C1",	F_ANY,	0, NARGS, NULL, 0,	cmd_at },
 	{ "AT&W",	F_ANY,	0, NARGS, NULL, 0,	cmd_at },
 	{ "ATZ",	F_ANY,	0, NARGS, NULL, 0,	cmd_atz },
 	{ "ATZ0",	F_ANY,	0, NARGS, NULL, 0,	cmd_atz },
