@@ -1406,18 +1406,15 @@ long long
 atq_job_due_ms(const struct atq *q)
 {
 	const struct atq_job	*j;
-	long long		 now = now_ms(), min = -1;
+	long long		 now = now_ms(), min = -1, left;
 
 	for (j = q->jobs; j != NULL; j = j->next) {
-		if (j->dead || j->ops.make == NULL)
+		if (j->dead || j->ops.make == NULL || !j->ops.escape)
 			continue;
-		if (j->owed)
-			return 0;
-		if (min == -1 || j->due - now < min)
-			min = j->due - now;
+		left = j->owed || j->due < now ? 0 : j->due - now;
+		if (min == -1 || left < min)
+			min = left;
 	}
-	if (min < 0 && q->jobs != NULL)
-		min = 0;
 	return min;
 }
 

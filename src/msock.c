@@ -1073,10 +1073,13 @@ slot_read_done(void *arg, enum atq_result res, const struct at_event *ev)
 
 /*
  * Auto mode: may this socket go into data mode now?  Only while it is
- * the only socket, open, with nothing to send or read, the line free
- * (nothing queued), its re-entry delay over and no job due soon (it
- * would take the line back at once).  A socket that waits only for
- * the clock looks again when the auto timer fires.
+ * the only socket, open, no command of its own in flight, the line
+ * free (nothing queued), its re-entry delay over and no job due soon
+ * (it would take the line back at once).  Data the modem holds comes
+ * first on the line after CONNECT (ref. 5.8, 5.11), and a chunk taken
+ * from the client goes first from slot_line_pump(), so neither waits
+ * for buffer mode.  A socket that waits only for the clock looks again
+ * when the auto timer fires.
  */
 static bool
 slot_auto_ready(struct msock *s)
@@ -1086,8 +1089,8 @@ slot_auto_ready(struct msock *s)
 	int		 i;
 
 	if (!s->auto_mode || s->state != SLOT_OPEN || s->lent ||
-	    s->remote_closed || s->backing_off || s->rx_pending ||
-	    s->chunk_len > 0 || s->fam->switch_mode == NULL ||
+	    s->busy != NULL || s->ops == NULL || s->remote_closed ||
+	    s->backing_off || s->fam->switch_mode == NULL ||
 	    !atq_line_free(set->atq))
 		return false;
 	for (i = 0; i < AT_NSLOTS; i++)
@@ -1117,6 +1120,7 @@ slot_swtmd_done(void *arg, enum atq_result res, const struct at_event *ev)
 	}
 	if (res == ATQ_RES_OK && ev != NULL && ev->final == AT_FINAL_CONNECT) {
 		s->set->counters.auto_entries++;
+		s->rx_pending = false;	/* the modem sends what it held */
 		slot_connected(s);
 		return;
 	}
@@ -1146,6 +1150,14 @@ slot_next_cmd(struct msock *s)
 	if (s->state != SLOT_OPEN || s->busy != NULL || s->ops == NULL ||
 	    s->lent || s->type == MSOCK_TCP_LISTENER)
 		return NULL;
+	if (slot_auto_ready(s)) {
+		cmdfam_switch(s->fam, cmd, sizeof(cmd), s->id, 2);
+		c = atq_cmd_new(TMO_COMMAND, "%s", cmd);
+		c->on_done = slot_swtmd_done;
+		c->arg = s;
+		s->busy = c;
+		return c;
+	}
 	can_read = !s->push && s->rx_pending &&
 	    (s->ops->can_receive == NULL || s->ops->can_receive(s->owner));
 	can_send = !s->remote_closed && !s->backing_off;
@@ -1173,10 +1185,6 @@ slot_next_cmd(struct msock *s)
 		c = atq_cmd_new(TMO_SEND, "%s", cmd);
 		atq_cmd_set_data(c, s->chunk, s->chunk_len);
 		c->on_done = slot_send_done;
-	} else if (slot_auto_ready(s)) {
-		cmdfam_switch(s->fam, cmd, sizeof(cmd), s->id, 2);
-		c = atq_cmd_new(TMO_COMMAND, "%s", cmd);
-		c->on_done = slot_swtmd_done;
 	} else
 		return NULL;
 	c->arg = s;

@@ -13,7 +13,7 @@ mode=${1:-}
 
 PACKAGES="build-essential meson ninja-build pkg-config libevent-dev
 libserialport-dev libinih-dev libjansson-dev check libsystemd-dev python3 curl
-systemd groff-base valgrind"
+mosquitto mosquitto-clients systemd groff-base valgrind"
 
 install_packages() {
 	missing=

@@ -266,9 +266,10 @@ struct atq_job	*atq_job_add(struct atq *, int period_ms,
 /* The next turn comes ms from now instead of after the period. */
 void		 atq_job_next(struct atq_job *, int ms);
 /*
- * Milliseconds until the next job's turn (0 if one is owed), or -1 if
- * there is no job: a yielding borrower does not take the line just
- * before a job would take it back.
+ * Milliseconds until the next turn of a job that escapes (0 if one is
+ * owed), or -1 if there is none: a yielding borrower does not take the
+ * line just before such a job would take it back.  Other jobs wait for
+ * the next escape.
  */
 long long	 atq_job_due_ms(const struct atq *);
 /* Delete a job (NULL is fine); atq_free() deletes those left. */
