@@ -134,9 +134,12 @@ d_shutdown_tick(evutil_socket_t fd, short what, void *arg)
 	struct daemon	*d = arg;
 	struct atq	*q = modem_atq(d->modem);
 
-	if (!atq_attached(q) || atq_idle(q) ||
-	    now_ms() >= d->shutdown_deadline) {
-		if (atq_attached(q) && !atq_idle(q))
+	bool		 busy = !atq_idle(q) ||
+			    atq_line_owner(q, NULL) != ATQ_LINE_COMMAND;
+
+	/* A lent line is escaped first (msockset_close_all), then closed. */
+	if (!atq_attached(q) || !busy || now_ms() >= d->shutdown_deadline) {
+		if (atq_attached(q) && busy)
 			log_warnx("bg96d: modem did not confirm every close");
 		d_finish(d);
 		return;

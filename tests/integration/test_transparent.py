@@ -365,7 +365,75 @@ def case_client_plus_paced():
         env.close(ok)
 
 
+def sigterm_in_data_mode(env, c):
+    """SIGTERM while the line is lent: the client gets EOF, the escape
+    and AT+QICLOSE go out within the shutdown deadline, bg96d exits 0
+    and the modem is left in command mode with no socket open."""
+    rc, took = env.stop_daemon(timeout=10)
+    assert rc == 0, "bg96d exited %s" % rc
+    assert took < 5.0, "shutdown took %.1f s" % took
+    c.settimeout(10)
+    assert c.recv(100) == b"", "no EOF for the client"
+    st = env.sim_cmd("stats")
+    assert st["trans"]["data_mode"] == -1, st["trans"]
+    assert st["trans"]["escapes"] == 1, st["trans"]
+    assert st["slots"] == [], st["slots"]
+
+
+def case_sigterm_in_data_mode():
+    """SIGTERM while a transparent connection holds the line."""
+    srv = Server(echo_handler)
+    env = Env("tr-term", sim_args=FAST, baud=FAST_BAUD,
+              endpoints=trans_endpoint("echo", srv.port))
+    ok = False
+    try:
+        c = env.connect("echo")
+        echo_through(c, every_value(4096))
+        wait_lent(env, "echo")
+        sigterm_in_data_mode(env, c)
+        ok = True
+    finally:
+        srv.close()
+        env.close(ok)
+
+
+def case_client_not_reading():
+    """Backpressure downstream: a client that does not read for 5 s
+    while the remote sends 1 MiB stops the reading of the line (bg96d's
+    memory stays flat: the pty, the emulator and TCP hold the rest);
+    then it reads every byte, intact."""
+    data = every_value(1 << 20)
+
+    def sender(conn):
+        conn.sendall(data)
+        return len(data)
+    srv = Server(sender)
+    env = Env("tr-noread", sim_args=FAST, baud=FAST_BAUD,
+              endpoints=trans_endpoint("src", srv.port))
+    ok = False
+    try:
+        c = env.connect("src")
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        wait_lent(env, "src")
+        rss0 = env.rss_kib()
+        time.sleep(5)
+        grown = env.rss_kib() - rss0
+        assert grown < 1024, "bg96d grew by %d KiB" % grown
+        down = env.request("status")["line_bytes_down"]
+        assert down < len(data) // 2, "%d bytes read off the line" % down
+        got = recv_all(c, 120, len(data))
+        assert sha(got) == sha(data), "got %d of %d" % (len(got), len(data))
+        c.close()
+        wait_command(env)
+        ok = True
+    finally:
+        srv.close()
+        env.close(ok)
+
+
 CASES = {
+    "sigterm_in_data_mode": case_sigterm_in_data_mode,
+    "client_not_reading": case_client_not_reading,
     "echo_1mib": case_echo_1mib,
     "remote_close_mid_stream": case_remote_close_mid_stream,
     "client_close": case_client_close,
