@@ -224,8 +224,8 @@ d_signal_cb(evutil_socket_t sig, short what, void *arg)
 	 * old one stays. */
 	if (metrics_apply(d->metrics, nc, err, sizeof(err)) != 0)
 		log_error("bg96d: reload: %s; [metrics] listen stays %s", err,
-		    d->conf->metrics.listen[0] != '\0' ?
-		    d->conf->metrics.listen : "off");
+		    metrics_listening(d->metrics)[0] != '\0' ?
+		    metrics_listening(d->metrics) : "off");
 	modem_set_conf(d->modem, nc);
 	msockset_set_context(d->msocks, nc->modem.context_id);
 	log_setlevel(level_of(nc, d->verbose));

@@ -417,6 +417,12 @@ metrics_snapshot(struct metrics *m, struct metrics_snapshot *s)
 }
 
 static void
+metrics_text_free(const void *data, size_t len, void *arg)
+{
+	free((void *)data);
+}
+
+static void
 metrics_request_cb(struct evhttp_request *req, void *arg)
 {
 	struct metrics		*m = arg;
@@ -436,8 +442,15 @@ metrics_request_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		/* Not evhttp_send_error(): it drops the Allow header. */
 		evhttp_add_header(h, "Allow", "GET, HEAD");
-		evhttp_send_error(req, 405, "Method Not Allowed");
+		evhttp_add_header(h, "Content-Type", "text/plain");
+		evhttp_add_header(h, "Connection", "close");
+		if ((body = evbuffer_new()) != NULL)
+			evbuffer_add_printf(body, "GET or HEAD only\n");
+		evhttp_send_reply(req, 405, "Method Not Allowed", body);
+		if (body != NULL)
+			evbuffer_free(body);
 		return;
 	}
 	s = xcalloc(1, sizeof(*s));
@@ -451,13 +464,20 @@ metrics_request_cb(struct evhttp_request *req, void *arg)
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 		return;
 	}
+	/* The text goes out later: the buffer frees it when it is sent. */
 	body = evbuffer_new();
-	evbuffer_add_reference(body, text, len, NULL, NULL);
+	if (body == NULL || evbuffer_add_reference(body, text, len,
+	    metrics_text_free, NULL) == -1) {
+		free(text);
+		if (body != NULL)
+			evbuffer_free(body);
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
 	evhttp_add_header(h, "Content-Type",
 	    "text/plain; version=0.0.4; charset=utf-8");
 	evhttp_send_reply(req, HTTP_OK, "OK", body);
 	evbuffer_free(body);
-	free(text);
 	m->last_scrape = mono_s() - t0;
 }
 
@@ -566,6 +586,12 @@ metrics_apply(struct metrics *m, const struct conf *c, char *err,
 	strlcpy(m->listen, c->metrics.listen, sizeof(m->listen));
 	log_info("metrics: serving GET /metrics on %s", c->metrics.listen);
 	return 0;
+}
+
+const char *
+metrics_listening(const struct metrics *m)
+{
+	return m->listen;
 }
 
 void

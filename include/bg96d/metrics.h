@@ -98,6 +98,8 @@ void		 metrics_snapshot(struct metrics *, struct metrics_snapshot *s);
  */
 int		 metrics_apply(struct metrics *, const struct conf *c,
 		    char *err, size_t errlen);
+/* The listen value being served, "" if none. */
+const char	*metrics_listening(const struct metrics *);
 /* Stop listening, remove a unix: socket file.  NULL-safe. */
 void		 metrics_free(struct metrics *);
 
