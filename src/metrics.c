@@ -481,7 +481,7 @@ metrics_request_cb(struct evhttp_request *req, void *arg)
 	m->last_scrape = mono_s() - t0;
 }
 
-/* A listening unix socket at path (an old socket file is replaced). */
+/* A listening unix socket at path (a dead socket file is replaced). */
 static int
 metrics_unix_listen(const char *path, const struct conf *c, char *err,
     size_t errlen)
@@ -499,6 +499,16 @@ metrics_unix_listen(const char *path, const struct conf *c, char *err,
 			    path);
 			return -1;
 		}
+		/* A live socket is someone else's: leave it. */
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1 &&
+		    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			close(fd);
+			snprintf(err, errlen, "%s: another process listens "
+			    "there", path);
+			return -1;
+		}
+		if (fd != -1)
+			close(fd);
 		unlink(path);
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,

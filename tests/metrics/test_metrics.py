@@ -385,7 +385,17 @@ def case_unix_and_reload():
         env.wait_log("[metrics] listen stays 127.0.0.1:%d" % port)
         metrics(port)
         busy.close()
-        reload("", 4)
+        # A live socket file is someone else's: left alone.
+        other = os.path.join(env.dir, "other.sock")
+        live = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        live.bind(other)
+        live.listen(1)
+        reload(metrics_conf("unix:" + other), 4)
+        env.wait_log("another process listens there")
+        metrics(port)
+        assert os.path.exists(other)
+        live.close()
+        reload("", 5)
         env.wait_log("metrics: no longer serving")
         s = socket.socket()
         try:
