@@ -63,7 +63,8 @@ struct admit {
 	TAILQ_HEAD(, admit_ep)	 eps;		/* config order */
 	struct clientq		 waitq;		/* clients waiting for a slot */
 	int			 nwaiting;
-	unsigned long long	 waits, wait_ms;	/* clients that left the queue */
+	/* Clients that left the queue, and their time in it. */
+	unsigned long long	 waits, wait_ms;
 	bool			 stopping;
 };
 

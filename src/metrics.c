@@ -117,7 +117,8 @@ text_modem(FILE *f, const struct metrics_snapshot *s)
 	    metrics_escape_label(s->oper, a, sizeof(a)) &&
 	    metrics_escape_label(s->rat, b, sizeof(b))) {
 		fam(f, "bg96d_modem_network_info", "gauge",
-		    "The network the modem uses (operator, access technology).");
+		    "The network the modem uses (operator, access "
+		    "technology).");
 		fprintf(f, "bg96d_modem_network_info{operator=\"%s\","
 		    "rat=\"%s\"} 1\n", a, b);
 	}
@@ -345,7 +346,8 @@ metrics_snapshot(struct metrics *m, struct metrics_snapshot *s)
 	const struct modem_info		*mi = modem_info(m->src.modem);
 	const struct radio_info		*r = modem_radio(m->src.modem);
 	const struct modem_counters	*mc = modem_counters(m->src.modem);
-	const struct atq_stats		*as = atq_stats(modem_atq(m->src.modem));
+	struct atq			*q = modem_atq(m->src.modem);
+	const struct atq_stats		*as = atq_stats(q);
 	const struct msockset_counters	*sc = msockset_counters(m->src.msocks);
 	unsigned long long		 ms;
 	int				 i, n, id;
@@ -386,8 +388,7 @@ metrics_snapshot(struct metrics *m, struct metrics_snapshot *s)
 	if (as->data_since > 0)
 		ms += (unsigned long long)(now_ms() - as->data_since);
 	s->line_data_seconds = ms / 1000.0;
-	s->line_data = atq_line_owner(modem_atq(m->src.modem), &id) ==
-	    ATQ_LINE_DATA;
+	s->line_data = atq_line_owner(q, &id) == ATQ_LINE_DATA;
 
 	s->slots_in_use = msockset_info(m->src.msocks, slots);
 	s->send_fail = sc->send_fail;
@@ -500,7 +501,8 @@ metrics_unix_listen(const char *path, const struct conf *c, char *err,
 			return -1;
 		}
 		/* A live socket is someone else's: leave it. */
-		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1 &&
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd != -1 &&
 		    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 			close(fd);
 			snprintf(err, errlen, "%s: another process listens "

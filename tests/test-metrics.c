@@ -136,8 +136,9 @@ START_TEST(test_grammar)
 			p += 7;
 			while (name_char((unsigned char)p[n], n == 0))
 				n++;
-			ck_assert_msg(n > 0 && n < sizeof(name) && p[n] == ' ' &&
-			    p[n + 1] != '\0', "bad HELP: %s", line);
+			ck_assert_msg(n > 0 && n < sizeof(name) &&
+			    p[n] == ' ' && p[n + 1] != '\0', "bad HELP: %s",
+			    line);
 			memcpy(cur, p, n);
 			cur[n] = '\0';
 			for (i = 0; i < nfams; i++)
@@ -145,7 +146,8 @@ START_TEST(test_grammar)
 				    "family twice: %s", cur);
 			ck_assert_int_lt(nfams, 128);
 			strcpy(fams[nfams++], cur);
-			ck_assert_msg(strncmp(cur, "bg96d_", 6) == 0, "%s", cur);
+			ck_assert_msg(strncmp(cur, "bg96d_", 6) == 0, "%s",
+			    cur);
 			help_seen = true;
 			type[0] = '\0';
 			continue;
@@ -159,8 +161,8 @@ START_TEST(test_grammar)
 			    line);
 			p += strlen(cur) + 1;
 			ck_assert_msg(strcmp(p, "counter") == 0 ||
-			    strcmp(p, "gauge") == 0 || strcmp(p, "summary") == 0,
-			    "type %s", p);
+			    strcmp(p, "gauge") == 0 ||
+			    strcmp(p, "summary") == 0, "type %s", p);
 			strcpy(type, p);
 			n = strlen(cur);
 			if (strcmp(type, "counter") == 0)
