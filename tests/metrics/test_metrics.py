@@ -236,7 +236,9 @@ def case_stalled_modem():
             s = parse(metrics(port))
             took.append(time.monotonic() - t0)
         assert value(s, "bg96d_modem_state", state="ready") == 1
-        assert max(took) < 0.5, took
+        # Client-side time (Python, a busy machine): far below the
+        # 4 s stall, typically a few ms.
+        assert sorted(took)[5] < 0.25 and max(took) < 2, took
         durations = []
         for _ in range(5):
             durations.append(value(parse(metrics(port)),
