@@ -41,6 +41,7 @@ struct client {
 	struct bridge		*b;
 	bool			 queued;
 	bool			 holds_slot;	/* counted in active */
+	long long		 queued_at;	/* now_ms() it was queued */
 };
 TAILQ_HEAD(clientq, client);
 
@@ -62,6 +63,8 @@ struct admit {
 	TAILQ_HEAD(, admit_ep)	 eps;		/* config order */
 	struct clientq		 waitq;		/* clients waiting for a slot */
 	int			 nwaiting;
+	/* Clients that left the queue, and their time in it. */
+	unsigned long long	 waits, wait_ms;
 	bool			 stopping;
 };
 
@@ -116,6 +119,14 @@ int
 admit_waiting(const struct admit *adm)
 {
 	return adm->nwaiting;
+}
+
+void
+admit_wait_stats(const struct admit *adm, unsigned long long *n,
+    unsigned long long *ms)
+{
+	*n = adm->waits;
+	*ms = adm->wait_ms;
 }
 
 int
@@ -173,6 +184,7 @@ client_enqueue(struct client *c, bool head)
 		TAILQ_INSERT_TAIL(&adm->waitq, c, qentry);
 	adm->nwaiting++;
 	c->queued = true;
+	c->queued_at = now_ms();
 }
 
 static void
@@ -182,6 +194,8 @@ client_dequeue(struct client *c)
 		return;
 	TAILQ_REMOVE(&c->aep->adm->waitq, c, qentry);
 	c->aep->adm->nwaiting--;
+	c->aep->adm->waits++;
+	c->aep->adm->wait_ms += (unsigned long long)(now_ms() - c->queued_at);
 	c->queued = false;
 }
 

@@ -561,6 +561,8 @@ atq_complete(struct atq *q, enum atq_result res, const struct at_event *ev)
 
 	q->cur = NULL;
 	evtimer_del(q->timer);
+	if (res == ATQ_RES_ERROR)
+		q->stats.errors++;
 	if (res == ATQ_RES_TIMEOUT)
 		q->resync = true;
 	else if (q->resync && ev != NULL) {
@@ -1033,6 +1035,7 @@ atq_lend_line(struct atq *q, int id, const struct atq_borrower_ops *ops,
 		return false;
 	q->line = ATQ_LINE_DATA;
 	q->line_id = id;
+	q->stats.data_since = now_ms();
 	q->borrower = *ops;
 	q->borrower_arg = arg;
 	q->esc_sent = false;
@@ -1234,6 +1237,10 @@ atq_line_return(struct atq *q, const char *why, bool resume)
 	void			*arg = q->borrower_arg;
 
 	log_debug("modem: line back in command mode (%s)", why);
+	if (q->stats.data_since > 0)
+		q->stats.data_ms += (unsigned long long)(now_ms() -
+		    q->stats.data_since);
+	q->stats.data_since = 0;
 	q->line = ATQ_LINE_COMMAND;
 	q->line_id = -1;
 	q->esc_sent = false;

@@ -70,6 +70,7 @@ enum sect {
 	SECT_TIMEOUTS,
 	SECT_CONTROL,
 	SECT_SOCKS,
+	SECT_METRICS,
 	SECT_ENDPOINT,
 	SECT_COUNT
 };
@@ -80,6 +81,7 @@ static const char *const sect_names[SECT_COUNT] = {
 	[SECT_TIMEOUTS] = "timeouts",
 	[SECT_CONTROL] = "control",
 	[SECT_SOCKS] = "socks",
+	[SECT_METRICS] = "metrics",
 	[SECT_ENDPOINT] = "endpoint",
 };
 
@@ -100,6 +102,7 @@ enum kcheck {
 	KC_HOST,		/* conf_host_ok() */
 	KC_PIN,			/* digits */
 	KC_ID,			/* user or group name */
+	KC_LISTEN,		/* conf_listen_parse() */
 };
 
 #define KF_EMPTY	0x01	/* an empty value keeps the default */
@@ -250,6 +253,9 @@ static const struct key keys[] = {
 	{ SECT_SOCKS, "connect_timeout", KT_INT, C(socks.connect_timeout),
 	    1, 3600, KC_NONE, 0, NULL },
 
+	{ SECT_METRICS, "listen", KT_STR, C(metrics.listen), 0, PATH_MAX - 1,
+	    KC_LISTEN, KF_EMPTY, NULL },
+
 	{ SECT_ENDPOINT, "type", KT_ENUM, E(type), 0, 0, KC_NONE, 0,
 	    type_names },
 	{ SECT_ENDPOINT, "host", KT_STR, E(host), 1, CONF_HOST_MAX,
@@ -363,6 +369,66 @@ conf_at_string_ok(const char *s)
 		if (*u < 0x20 || *u == 0x7f || *u == '"')
 			return false;
 	return true;
+}
+
+static bool	path_ok(const char *);
+static int	parse_long(const char *, long *);
+
+static int
+listen_err(char *err, size_t errlen, const char *why)
+{
+	if (errlen > 0)
+		snprintf(err, errlen, "%s", why);
+	return -1;
+}
+
+int
+conf_listen_parse(const char *s, struct conf_listen *l, char *err,
+    size_t errlen)
+{
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
+	const char	*colon, *h = s;
+	size_t		 n;
+	long		 port;
+
+	memset(l, 0, sizeof(*l));
+	if (strncmp(s, "unix:", 5) == 0) {
+		if (!path_ok(s + 5))
+			return listen_err(err, errlen, "unix: needs an "
+			    "absolute path");
+		if (strlen(s + 5) >= sizeof(l->path))
+			return listen_err(err, errlen, "socket path too long");
+		memcpy(l->path, s + 5, strlen(s + 5) + 1);
+		return 0;
+	}
+	if ((colon = strrchr(s, ':')) == NULL)
+		return listen_err(err, errlen, "not HOST:PORT or unix:PATH");
+	n = (size_t)(colon - s);
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+		h = s + 1;
+		n -= 2;
+		if (n >= sizeof(l->host))
+			return listen_err(err, errlen, "not an IPv6 address");
+		memcpy(l->host, h, n);
+		l->host[n] = '\0';
+		if (inet_pton(AF_INET6, l->host, &a6) != 1)
+			return listen_err(err, errlen, "not an IPv6 address");
+	} else {
+		if (n == 0 || n >= sizeof(l->host))
+			return listen_err(err, errlen, "not an IPv4 address, "
+			    "[IPv6] or localhost");
+		memcpy(l->host, s, n);
+		l->host[n] = '\0';
+		if (strcmp(l->host, "localhost") != 0 &&
+		    inet_pton(AF_INET, l->host, &a4) != 1)
+			return listen_err(err, errlen, "not an IPv4 address, "
+			    "[IPv6] or localhost");
+	}
+	if (parse_long(colon + 1, &port) == -1 || port < 1 || port > 65535)
+		return listen_err(err, errlen, "port not in 1..65535");
+	l->port = (int)port;
+	return 0;
 }
 
 /*
@@ -701,6 +767,17 @@ check_string(struct parser *p, const struct key *k, const char *v, char *dst)
 			return;
 		}
 		break;
+	case KC_LISTEN: {
+		struct conf_listen	l;
+		char			why[128];
+
+		if (conf_listen_parse(v, &l, why, sizeof(why)) == -1) {
+			conf_err(p, p->lineno, "%s: \"%s\": %s", k->name, v,
+			    why);
+			return;
+		}
+		break;
+	}
 	}
 	memcpy(dst, v, len + 1);
 }

@@ -313,3 +313,10 @@ epset_waiting(const struct epset *set)
 {
 	return admit_waiting(set->adm);
 }
+
+void
+epset_wait_stats(const struct epset *set, unsigned long long *n,
+    unsigned long long *ms)
+{
+	admit_wait_stats(set->adm, n, ms);
+}

@@ -21,6 +21,7 @@
 #include "bg96d/endpoint.h"
 #include "bg96d/evtimer.h"
 #include "bg96d/log.h"
+#include "bg96d/metrics.h"
 #include "bg96d/modem.h"
 #include "bg96d/msock.h"
 #include "bg96d/privdrop.h"
@@ -40,6 +41,7 @@ struct daemon {
 	struct msockset		*msocks;
 	struct epset		*eps;
 	struct control		*ctl;
+	struct metrics		*metrics;	/* [metrics] listen */
 	struct event		*sigterm, *sigint, *sighup;
 	struct event		*shutdown_timer;
 	struct event		*watchdog;
@@ -158,6 +160,8 @@ d_stop(struct daemon *d, const char *why)
 	log_info("bg96d: stopping (%s)", why);
 	sd_notify(0, "STOPPING=1");
 	epset_stop(d->eps);
+	metrics_free(d->metrics);	/* it reads eps */
+	d->metrics = NULL;
 	n = msockset_close_all(d->msocks);
 	epset_free(d->eps);
 	d->eps = d->st->eps = NULL;
@@ -218,6 +222,13 @@ d_signal_cb(evutil_socket_t sig, short what, void *arg)
 	    err, sizeof(err));
 	if (r != 0)
 		log_error("bg96d: reload: %s", err);
+	/* A new listen is bound now (as the dropped user: a port < 1024
+	 * or an unwritable directory needs a restart); on failure the
+	 * old one stays. */
+	if (metrics_apply(d->metrics, nc, err, sizeof(err)) != 0)
+		log_error("bg96d: reload: %s; [metrics] listen stays %s", err,
+		    metrics_listening(d->metrics)[0] != '\0' ?
+		    metrics_listening(d->metrics) : "off");
 	modem_set_conf(d->modem, nc);
 	msockset_set_context(d->msocks, nc->modem.context_id);
 	msockset_set_reenter(d->msocks, nc->modem.transparent_reenter * 1000);
@@ -335,15 +346,20 @@ main(int argc, char *argv[])
 	d.msocks = d.st->msocks;
 	d.eps = d.st->eps;
 	d.ctl = control_new(d.base, d.modem, d.msocks, d.eps);
+	d.metrics = metrics_new(d.base, &(struct metrics_src){
+	    .modem = d.modem, .msocks = d.msocks, .eps = d.eps });
 	r = epset_apply(d.eps, d.conf, err, sizeof(err));
 	if (r == 0)
 		r = control_apply(d.ctl, d.conf,
 		    group_lookup(d.conf->daemon.socket_group), err, sizeof(err));
+	if (r == 0)
+		r = metrics_apply(d.metrics, d.conf, err, sizeof(err));
 	if (r == 0 && privdrop(d.conf->daemon.user, d.conf->daemon.socket_dir,
 	    err, sizeof(err)) != 0)
 		r = -1;
 	if (r != 0) {
 		log_error("bg96d: %s", err);
+		metrics_free(d.metrics);
 		control_free(d.ctl);
 		stack_free(d.st);
 		event_base_free(d.base);
@@ -378,6 +394,7 @@ main(int argc, char *argv[])
 		event_free(d.shutdown_timer);
 	if (d.watchdog != NULL)
 		event_free(d.watchdog);
+	metrics_free(d.metrics);
 	control_free(d.ctl);
 	stack_free(d.st);
 	event_base_free(d.base);

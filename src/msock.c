@@ -130,6 +130,7 @@ struct msockset {
 	struct event		*auto_timer;	/* look again (atq_kick) */
 	int			 reenter_ms;	/* [modem] transparent_reenter */
 	long long		 auto_not_before; /* no data mode before */
+	struct msock_bytes	 retired[MSOCK_LABELS_MAX]; /* freed slots */
 };
 
 static void	slot_timer_cb(evutil_socket_t, short, void *);
@@ -268,6 +269,25 @@ slot_set_state(struct msock *s, enum slot_state new, const char *why)
 	}
 }
 
+/* A slot is freed: add its bytes to its label's (metrics). */
+static void
+slot_retire_bytes(struct msock *s)
+{
+	struct msock_bytes	*b;
+	int			 i;
+
+	for (i = 0; i < MSOCK_LABELS_MAX && s->label[0] != '\0'; i++) {
+		b = &s->set->retired[i];
+		if (b->label[0] == '\0')
+			strlcpy(b->label, s->label, sizeof(b->label));
+		if (strcmp(b->label, s->label) == 0) {
+			b->up += s->bytes_up;
+			b->down += s->bytes_down;
+			return;
+		}
+	}
+}
+
 /* Back to free; tell whoever waits for a slot. */
 static void
 slot_release(struct msock *s, const char *why)
@@ -277,6 +297,7 @@ slot_release(struct msock *s, const char *why)
 	evtimer_del(s->timer);
 	/* Free slots are in buffer mode until opened otherwise. */
 	atq_set_push(slot_atq(s), s->id, false);
+	slot_retire_bytes(s);
 	slot_set_state(s, SLOT_FREE, why);
 	s->ops = NULL;
 	s->owner = NULL;
@@ -1518,4 +1539,27 @@ unsigned long
 msockset_incoming_full(const struct msockset *set)
 {
 	return set->counters.incoming_full;
+}
+
+void
+msockset_label_bytes(const struct msockset *set, const char *label,
+    unsigned long long *up, unsigned long long *down)
+{
+	const struct msock	*s;
+	int			 i;
+
+	*up = *down = 0;
+	for (i = 0; i < MSOCK_LABELS_MAX; i++)
+		if (strcmp(set->retired[i].label, label) == 0) {
+			*up = set->retired[i].up;
+			*down = set->retired[i].down;
+			break;
+		}
+	for (i = 0; i < AT_NSLOTS; i++) {
+		s = &set->slots[i];
+		if (s->state != SLOT_FREE && strcmp(s->label, label) == 0) {
+			*up += s->bytes_up;
+			*down += s->bytes_down;
+		}
+	}
 }

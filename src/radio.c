@@ -20,6 +20,8 @@ struct radio_facts {
 	int			 csq_dbm;
 	int			 qcsq_dbm;
 	bool			 have_csq, have_qcsq;
+	bool			 have_lte;	/* +QCSQ: rsrp, sinr, rsrq */
+	int			 rsrp, sinr, rsrq;
 	char			 sysmode[32];	/* +QCSQ */
 	char			 act[32];	/* +QNWINFO */
 	char			 oper[64];	/* +COPS */
@@ -69,6 +71,10 @@ radio_derive(struct radio *r)
 	    sizeof(i->rat));
 	i->have_rssi = f->have_qcsq || f->have_csq;
 	i->rssi_dbm = f->have_qcsq ? f->qcsq_dbm : f->csq_dbm;
+	i->have_lte = f->have_qcsq && f->have_lte;
+	i->rsrp_dbm = f->rsrp;
+	i->rsrq_db = f->rsrq;
+	i->sinr_db = f->sinr / 5.0 - 20.0;
 }
 
 /*
@@ -101,6 +107,14 @@ radio_line(void *arg, const char *line)
 		if (m.u.qcsq.nvals >= 1 && m.u.qcsq.vals[0] < 0) {
 			f->have_qcsq = true;
 			f->qcsq_dbm = m.u.qcsq.vals[0];
+		}
+		/* "<mode>",<rssi>,<rsrp>,<sinr>,<rsrq> on LTE modes. */
+		f->have_lte = m.u.qcsq.nvals >= 4 &&
+		    strcmp(f->sysmode, "GSM") != 0;
+		if (f->have_lte) {
+			f->rsrp = m.u.qcsq.vals[1];
+			f->sinr = m.u.qcsq.vals[2];
+			f->rsrq = m.u.qcsq.vals[3];
 		}
 		break;
 	case MLINE_COPS:

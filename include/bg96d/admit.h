@@ -47,6 +47,9 @@ void		 admit_stop(struct admit *);
 bool		 admit_stopping(const struct admit *);
 /* Clients waiting for a slot, over all endpoints. */
 int		 admit_waiting(const struct admit *);
+/* Clients that left the wait queue, and their time in it summed. */
+void		 admit_wait_stats(const struct admit *, unsigned long long *n,
+		    unsigned long long *ms);
 /* Clients holding a slot, over all endpoints. */
 int		 admit_clients(const struct admit *);
 

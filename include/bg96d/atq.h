@@ -287,6 +287,9 @@ struct atq_stats {
 	unsigned long long	 late_answers;	/* finals that fit no command */
 	unsigned long long	 bytes_in;
 	unsigned long long	 bytes_out;
+	unsigned long long	 errors;	/* ended in ERROR, +CME ERROR... */
+	unsigned long long	 data_ms;	/* line lent: periods ended */
+	long long		 data_since;	/* now_ms() it was lent, 0: not */
 };
 const struct atq_stats *atq_stats(const struct atq *);
 

@@ -144,6 +144,9 @@ struct conf {
 		bool		 enable;
 		int		 connect_timeout;
 	} socks;
+	struct {
+		char		 listen[PATH_MAX];	/* "": off */
+	} metrics;
 
 	struct conf_endpoint	*endpoints;
 	int			 n_endpoints;
@@ -175,6 +178,19 @@ void	conf_free(struct conf *c);
  * no CR, LF or other control characters (bytes < 0x20 and 0x7f).
  */
 bool	conf_at_string_ok(const char *s);
+/*
+ * [metrics] listen: "HOST:PORT" (HOST an IPv4 literal, "[IPv6]" or
+ * "localhost"; PORT 1..65535) or "unix:PATH" (absolute).  Fills the
+ * host (brackets removed) and port, or the path (host ""); returns 0,
+ * or -1 with a reason in err.
+ */
+struct conf_listen {
+	char	 host[64];
+	int	 port;
+	char	 path[108];	/* sun_path size */
+};
+int	conf_listen_parse(const char *s, struct conf_listen *l, char *err,
+	    size_t errlen);
 
 /*
  * True if s is a host the modem may be asked to dial: an IPv4 or IPv6

@@ -51,5 +51,8 @@ struct endpoint_info {
 int		 epset_info(const struct epset *, struct endpoint_info *out);
 /* Clients waiting for a slot, over all endpoints. */
 int		 epset_waiting(const struct epset *);
+/* Clients that left the wait queue, and their time in it (ms) summed. */
+void		 epset_wait_stats(const struct epset *, unsigned long long *n,
+		    unsigned long long *ms);
 
 #endif

@@ -183,5 +183,17 @@ struct msock_info {
 /* Fill out[AT_NSLOTS]; returns the number of slots in use. */
 int		 msockset_info(const struct msockset *, struct msock_info *);
 const char	*msock_type_name(enum msock_type);
+/*
+ * Bytes moved by the slots labelled label (an endpoint's name) since
+ * start: freed ones (the first MSOCK_LABELS_MAX labels seen) and those
+ * in use now.  For metrics.
+ */
+#define MSOCK_LABELS_MAX	80
+struct msock_bytes {
+	char			 label[33];
+	unsigned long long	 up, down;
+};
+void		 msockset_label_bytes(const struct msockset *, const char *,
+		    unsigned long long *up, unsigned long long *down);
 
 #endif

@@ -18,6 +18,10 @@ struct radio_info {
 	char		 rat[32];	/* +QCSQ's sysmode, else +QNWINFO's */
 	bool		 have_rssi;
 	int		 rssi_dbm;	/* +QCSQ's, else +CSQ's */
+	bool		 have_lte;	/* +QCSQ's LTE figures (Cat-M1, NB) */
+	int		 rsrp_dbm;
+	int		 rsrq_db;
+	double		 sinr_db;	/* reported 0..250 = -20..+30 dB */
 };
 
 /*
