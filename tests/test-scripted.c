@@ -1533,6 +1533,91 @@ START_TEST(transparent_qicfg_at_bringup)
 }
 END_TEST
 
+/* ---- access_mode = auto (issue 15, ref. 5.8, 5.11) ---- */
+
+#define EP_AUTO "[endpoint au]\ntype = tcp\nhost = 192.0.2.10\n" \
+	"port = 8009\naccess_mode = auto\n"
+
+/*
+ * An auto connection's life, with the URCs where a modem may put them:
+ * opened in buffer mode, switched to data mode when alone (a recv URC
+ * between AT+QISWTMD and its CONNECT needs no read: the modem sends
+ * what it held after CONNECT); a second client's AT+QIOPEN takes the
+ * line back ("+++" after the guard time), the first stays open in
+ * buffer mode and is read (a URC held in data mode comes after the
+ * OK); once the second is gone the first goes back to data mode
+ * transparent_reenter later, and the remote's close ends it.
+ */
+START_TEST(auto_yields_and_returns)
+{
+	struct sm	*t = the_sm = sm_new_stack(EP_AUTO);
+	const char	*cmd;
+	char		 buf[64];
+	bool		 opened = false, read_all = false;
+	long long	 wrote, freed;
+	int		 fd, fd2, id = -2;
+
+	sm_bringup(t, "");
+	fd = sm_connect(t, "au");
+	sm_expect(t, "AT+QIOPEN=1,11,\"TCP\",\"192.0.2.10\",8009,0,0\r");
+	sm_send(t, "\r\nOK\r\n\r\n+QIOPEN: 11,0\r\n");
+	sm_expect(t, "AT+QISWTMD=11,2\r");
+	sm_send(t, "\r\n+QIURC: \"recv\",11\r\n");
+	sm_send(t, "\r\nCONNECT\r\nheld");
+	sm_run(t, 50);
+	ck_assert_int_eq(atq_line_owner(sm_atq(t), &id), ATQ_LINE_DATA);
+	ck_assert_int_eq(id, 11);
+	client_read_n(t, fd, (uint8_t *)buf, 4);
+	ck_assert_mem_eq(buf, "held", 4);
+	ck_assert_int_eq(write(fd, "abc", 3), 3);
+	sm_expect(t, "abc");
+	wrote = now_ms();
+
+	/* A second client: its AT+QIOPEN waits for the escape. */
+	fd2 = sm_connect(t, "au");
+	sm_expect(t, "+++");
+	ck_assert_int_ge(now_ms() - wrote, ESCAPE_GUARD_MS - 50);
+	sm_quiet(t, ESCAPE_GUARD_MS - 300);
+	sm_send(t, "\r\nOK\r\n\r\n+QIURC: \"recv\",11\r\n");
+	while (!opened || !read_all) {
+		cmd = sm_next_cmd(t);
+		if (strcmp(cmd, "AT+QIOPEN=1,10,\"TCP\",\"192.0.2.10\","
+		    "8009,0,0") == 0) {
+			sm_send(t, "\r\nOK\r\n\r\n+QIOPEN: 10,0\r\n");
+			opened = true;
+		} else if (strcmp(cmd, "AT+QIRD=11") == 0 && !read_all) {
+			sm_send(t, "\r\n+QIRD: 3\r\nxyz\r\n\r\nOK\r\n");
+			client_read_n(t, fd, (uint8_t *)buf, 3);
+			ck_assert_mem_eq(buf, "xyz", 3);
+			read_all = true;
+		} else
+			ck_abort_msg("unexpected command \"%s\"", cmd);
+	}
+	/* Both open in buffer mode: the first is read until empty. */
+	sm_expect(t, "AT+QIRD=11\r");
+	sm_send(t, "\r\n+QIRD: 0\r\n\r\nOK\r\n");
+	ck_assert_int_eq(atq_line_owner(sm_atq(t), NULL), ATQ_LINE_COMMAND);
+	ck_assert_int_eq(write(fd, "up", 2), 2);
+	sm_expect(t, "AT+QISEND=11,2\r");
+	sm_send(t, "> ");
+	sm_expect(t, "up");
+	sm_send(t, "\r\nSEND OK\r\n");
+
+	/* The second leaves; transparent_reenter later, data mode again. */
+	close(fd2);
+	sm_expect(t, "AT+QICLOSE=10,1\r");
+	sm_send(t, "\r\nOK\r\n");
+	freed = now_ms();
+	sm_expect(t, "AT+QISWTMD=11,2\r");
+	ck_assert_int_ge(now_ms() - freed,
+	    TRANSPARENT_REENTER_DEF * 1000 - 50);
+	sm_send(t, "\r\nCONNECT\r\n");
+	sm_run(t, 50);
+	ck_assert_int_eq(atq_line_owner(sm_atq(t), NULL), ATQ_LINE_DATA);
+	tr_end_remote(t, fd);
+}
+END_TEST
+
 static Suite *
 scripted_suite(void)
 {
@@ -1578,6 +1663,7 @@ scripted_suite(void)
 	tcase_add_test(st, transparent_connect_after_cancel);
 	tcase_add_test(st, transparent_connect_refused);
 	tcase_add_test(st, transparent_qicfg_at_bringup);
+	tcase_add_test(st, auto_yields_and_returns);
 	suite_add_tcase(s, st);
 	return s;
 }
