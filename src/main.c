@@ -19,6 +19,7 @@
 #include "bg96d/conf.h"
 #include "bg96d/control.h"
 #include "bg96d/endpoint.h"
+#include "bg96d/events.h"
 #include "bg96d/evtimer.h"
 #include "bg96d/log.h"
 #include "bg96d/modem.h"
@@ -40,6 +41,7 @@ struct daemon {
 	struct msockset		*msocks;
 	struct epset		*eps;
 	struct control		*ctl;
+	struct events		*evs;		/* events.sock */
 	struct event		*sigterm, *sigint, *sighup;
 	struct event		*shutdown_timer;
 	struct event		*watchdog;
@@ -103,6 +105,7 @@ d_state(void *arg, enum modem_state st, const char *why)
 {
 	struct daemon	*d = arg;
 
+	events_state(modem_state_name(st), why);
 	d_status(d, st == MODEM_RECOVERING || st == MODEM_ABSENT ? why :
 	    modem_state_name(st));
 }
@@ -160,6 +163,8 @@ d_stop(struct daemon *d, const char *why)
 	d->eps = d->st->eps = NULL;
 	control_free(d->ctl);
 	d->ctl = NULL;
+	events_free(d->evs);
+	d->evs = NULL;
 	if (n > 0)
 		log_info("bg96d: closing %d modem socket%s", n,
 		    n == 1 ? "" : "s");
@@ -198,6 +203,8 @@ d_signal_cb(evutil_socket_t sig, short what, void *arg)
 			log_error("%s", line);
 		log_error("bg96d: reload failed; keeping the running "
 		    "configuration");
+		events_reload(d->conf->path, "configuration has errors; "
+		    "keeping the running one");
 		free(buf);
 		conf_free(nc);
 		free(nc);
@@ -215,6 +222,9 @@ d_signal_cb(evutil_socket_t sig, short what, void *arg)
 	    err, sizeof(err));
 	if (r != 0)
 		log_error("bg96d: reload: %s", err);
+	if (events_apply(d->evs, nc, group_lookup(nc->daemon.socket_group),
+	    err, sizeof(err)) != 0)
+		log_error("bg96d: reload: %s", err);
 	modem_set_conf(d->modem, nc);
 	msockset_set_context(d->msocks, nc->modem.context_id);
 	log_setlevel(level_of(nc, d->verbose));
@@ -223,6 +233,7 @@ d_signal_cb(evutil_socket_t sig, short what, void *arg)
 	conf_free(d->conf);
 	free(d->conf);
 	d->conf = nc;
+	events_reload(nc->path, NULL);
 }
 
 static void
@@ -331,15 +342,20 @@ main(int argc, char *argv[])
 	d.msocks = d.st->msocks;
 	d.eps = d.st->eps;
 	d.ctl = control_new(d.base, d.modem, d.msocks, d.eps);
+	d.evs = events_new(d.base);
 	r = epset_apply(d.eps, d.conf, err, sizeof(err));
 	if (r == 0)
 		r = control_apply(d.ctl, d.conf,
+		    group_lookup(d.conf->daemon.socket_group), err, sizeof(err));
+	if (r == 0)
+		r = events_apply(d.evs, d.conf,
 		    group_lookup(d.conf->daemon.socket_group), err, sizeof(err));
 	if (r == 0 && privdrop(d.conf->daemon.user, d.conf->daemon.socket_dir,
 	    err, sizeof(err)) != 0)
 		r = -1;
 	if (r != 0) {
 		log_error("bg96d: %s", err);
+		events_free(d.evs);
 		control_free(d.ctl);
 		stack_free(d.st);
 		event_base_free(d.base);
@@ -375,6 +391,7 @@ main(int argc, char *argv[])
 	if (d.watchdog != NULL)
 		event_free(d.watchdog);
 	control_free(d.ctl);
+	events_free(d.evs);
 	stack_free(d.st);
 	event_base_free(d.base);
 	conf_free(d.conf);
