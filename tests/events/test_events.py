@@ -13,7 +13,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from harness import (Env, Server, echo_handler, echo_once,  # noqa: E402
-                     recv_all, tcp_endpoint, wait_for)
+                     free_port, recv_all, tcp_endpoint, wait_for)
 
 BG96CTL = os.environ.get("BG96CTL", "build/src/bg96ctl")
 SANITIZED = os.environ.get("BG96_SANITIZED") == "1"
@@ -163,6 +163,44 @@ def case_lifecycle():
         assert rc == 0, rc
         while sub.next(10) is not None:
             pass
+        sub.close()
+        ok = True
+    finally:
+        srv.close()
+        env.close(ok)
+
+
+def case_transparent_and_failed():
+    """A transparent connection's bytes are counted too; a connection
+    that cannot open is connection_failed with the destination and why,
+    and never connection_opened."""
+    srv = Server(echo_handler)
+    dead = free_port()
+    env = Env("ev-tr", endpoints=tcp_endpoint(
+        "tr", srv.port, "access_mode = transparent\n") +
+        tcp_endpoint("dead", dead))
+    ok = False
+    try:
+        sub = Sub(env)
+        assert sub.next()["event"] == "hello"
+        echo_once(env, "tr", 20000)
+        got = sub.until("connection_closed")
+        assert [e["event"] for e in got] == ["connection_opened",
+                                             "connection_closed"], got
+        c = got[-1]
+        assert c["endpoint"] == "tr" and c["bytes_up"] == 20000 and \
+            c["bytes_down"] == 20000, c
+        cl = env.connect("dead", timeout=60)
+        try:
+            assert cl.recv(10) == b""
+        except ConnectionResetError:
+            pass
+        cl.close()
+        got = sub.until("connection_failed", timeout=60)
+        assert "connection_opened" not in [e["event"] for e in got], got
+        f = got[-1]
+        assert f["endpoint"] == "dead" and \
+            f["peer"] == "127.0.0.1:%d" % dead and f["why"], f
         sub.close()
         ok = True
     finally:
