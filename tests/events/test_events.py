@@ -208,6 +208,33 @@ def case_transparent_and_failed():
         env.close(ok)
 
 
+def case_registration():
+    """Registration lost and back (URCs) are events, and the operator the
+    radio poll reads is one once it is known."""
+    env = Env("ev-reg")
+    ok = False
+    try:
+        sub = Sub(env)
+        h = sub.next()
+        assert h["event"] == "hello", h
+        if h["operator"] is None:
+            o = sub.until("operator", timeout=60)[-1]
+            assert o["operator"] == "bg96sim", o
+        else:
+            assert h["operator"] == "bg96sim", h
+        assert env.sim_cmd("deregister 3")["ok"]
+        lost = sub.until("registration", timeout=30)[-1]
+        assert lost["registered"] is False and lost["stat"] in (0, 2, 4), \
+            lost
+        back = sub.until("registration", timeout=30)[-1]
+        assert back["registered"] is True and back["stat"] in (1, 5) and \
+            back["status"] in ("home", "roaming"), back
+        sub.close()
+        ok = True
+    finally:
+        env.close(ok)
+
+
 def case_slow_subscriber():
     """A subscriber that never reads: the daemon's RSS stays within a
     bound while thousands of events go by, another subscriber gets each
