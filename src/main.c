@@ -38,10 +38,10 @@ struct daemon {
 	int			 verbose;
 	struct stack		*st;
 	struct modem		*modem;		/* st's, for short */
+	struct events		*evs;		/* events.sock */
 	struct msockset		*msocks;
 	struct epset		*eps;
 	struct control		*ctl;
-	struct events		*evs;		/* events.sock */
 	struct event		*sigterm, *sigint, *sighup;
 	struct event		*shutdown_timer;
 	struct event		*watchdog;
@@ -218,12 +218,12 @@ d_signal_cb(evutil_socket_t sig, short what, void *arg)
 	r = epset_apply(d->eps, nc, err, sizeof(err));
 	if (r != 0)
 		log_error("bg96d: reload: %s", err);
+	if (events_apply(d->evs, nc, group_lookup(nc->daemon.socket_group),
+	    err, sizeof(err)) != 0)
+		log_error("bg96d: reload: %s", err);
 	r = control_apply(d->ctl, nc, group_lookup(nc->daemon.socket_group),
 	    err, sizeof(err));
 	if (r != 0)
-		log_error("bg96d: reload: %s", err);
-	if (events_apply(d->evs, nc, group_lookup(nc->daemon.socket_group),
-	    err, sizeof(err)) != 0)
 		log_error("bg96d: reload: %s", err);
 	modem_set_conf(d->modem, nc);
 	msockset_set_context(d->msocks, nc->modem.context_id);
@@ -341,22 +341,22 @@ main(int argc, char *argv[])
 	d.modem = d.st->modem;
 	d.msocks = d.st->msocks;
 	d.eps = d.st->eps;
-	d.ctl = control_new(d.base, d.modem, d.msocks, d.eps);
 	d.evs = events_new(d.base);
+	d.ctl = control_new(d.base, d.modem, d.msocks, d.eps);
 	r = epset_apply(d.eps, d.conf, err, sizeof(err));
 	if (r == 0)
-		r = control_apply(d.ctl, d.conf,
+		r = events_apply(d.evs, d.conf,
 		    group_lookup(d.conf->daemon.socket_group), err, sizeof(err));
 	if (r == 0)
-		r = events_apply(d.evs, d.conf,
+		r = control_apply(d.ctl, d.conf,
 		    group_lookup(d.conf->daemon.socket_group), err, sizeof(err));
 	if (r == 0 && privdrop(d.conf->daemon.user, d.conf->daemon.socket_dir,
 	    err, sizeof(err)) != 0)
 		r = -1;
 	if (r != 0) {
 		log_error("bg96d: %s", err);
-		events_free(d.evs);
 		control_free(d.ctl);
+		events_free(d.evs);
 		stack_free(d.st);
 		event_base_free(d.base);
 		conf_free(d.conf);
