@@ -2,7 +2,8 @@
  * bg96ctl: command-line client of bg96d's control socket (DESIGN.md
  * section 5).  Sends one request line, reads one JSON reply line, prints
  * it as a table (or raw with --json).  No libevent: plain blocking I/O
- * with poll() deadlines; jansson reads the reply.
+ * with poll() deadlines; jansson reads the reply.  "events" reads
+ * events.sock (in the control socket's directory) until bg96d closes it.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -26,6 +27,7 @@
 #define CTL_SOCKET	"/run/bg96/control.sock"
 #define CTL_LINE_MAX	1024		/* request, without "\n" */
 #define CTL_REPLY_MAX	(4 * 1024 * 1024)
+#define EVENT_LINE_MAX	(64 * 1024)
 
 static const char *progname = "bg96ctl";
 
@@ -33,10 +35,11 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: %s [-s SOCKET] [--json] status | at COMMAND... "
-	    "| reset\n"
-	    "  -s SOCKET  control socket (default %s)\n"
-	    "  --json     print the daemon's raw JSON reply\n", progname,
-	    CTL_SOCKET);
+	    "| reset | events\n"
+	    "  -s SOCKET  control socket (default %s); events.sock is\n"
+	    "             read from the same directory\n"
+	    "  --json     print the daemon's raw JSON reply (or events)\n",
+	    progname, CTL_SOCKET);
 }
 
 static void *
@@ -366,6 +369,118 @@ timeout:
 	return -1;
 }
 
+/* A string member printed as key=value: quoted if it has spaces. */
+static void
+print_member(const char *key, const json_t *v)
+{
+	char	 buf[1024];
+	const char *t = jv_text(v, buf, sizeof(buf));
+
+	if (json_is_string(v) && (t[0] == '\0' || strpbrk(t, " \"=") != NULL))
+		printf(" %s=\"%s\"", key, t);
+	else
+		printf(" %s=%s", key, t);
+}
+
+/* One event: time, name, then its other members as key=value. */
+static int
+print_event(const char *line, size_t len, bool json)
+{
+	json_t		*e, *v;
+	json_error_t	 jerr;
+	const char	*key;
+	char		 ts[64], name[64];
+
+	if ((e = json_loadb(line, len, JSON_ALLOW_NUL, &jerr)) == NULL ||
+	    !json_is_string(jv_get(e, "event"))) {
+		json_decref(e);
+		fprintf(stderr, "%s: malformed event from bg96d\n", progname);
+		return -1;
+	}
+	if (json)
+		printf("%.*s\n", (int)len, line);
+	else {
+		printf("%s %s", jv_text(jv_get(e, "ts"), ts, sizeof(ts)),
+		    jv_text(jv_get(e, "event"), name, sizeof(name)));
+		json_object_foreach(e, key, v)
+			if (strcmp(key, "ts") != 0 && strcmp(key, "event") != 0)
+				print_member(key, v);
+		printf("\n");
+	}
+	fflush(stdout);
+	if (strcmp(json_string_value(jv_get(e, "event")), "error") == 0) {
+		char	 buf[512];
+
+		fprintf(stderr, "%s: %s\n", progname,
+		    jv_text(jv_get(e, "error"), buf, sizeof(buf)));
+		json_decref(e);
+		return -1;
+	}
+	json_decref(e);
+	return 0;
+}
+
+/*
+ * Print events from <dir of ctlpath>/events.sock until bg96d closes it:
+ * 0 then, 1 on an error.
+ */
+static int
+events(const char *ctlpath, bool json)
+{
+	char		 path[4096], *buf, *nl;
+	const char	*slash;
+	size_t		 off = 0, start;
+	ssize_t		 n;
+	int		 fd, rc = 1;
+
+	slash = strrchr(ctlpath, '/');
+	if ((size_t)snprintf(path, sizeof(path), "%.*sevents.sock",
+	    slash != NULL ? (int)(slash - ctlpath + 1) : 0, ctlpath) >=
+	    sizeof(path)) {
+		fprintf(stderr, "%s: %s: path too long\n", progname, ctlpath);
+		return 1;
+	}
+	if ((fd = ctl_connect(path)) == -1)
+		return 1;
+	buf = xrealloc(NULL, EVENT_LINE_MAX);
+	for (;;) {
+		n = recv(fd, buf + off, EVENT_LINE_MAX - off, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			fprintf(stderr, "%s: recv: %s\n", progname,
+			    strerror(errno));
+			break;
+		}
+		if (n == 0) {
+			if (off > 0)
+				fprintf(stderr, "%s: bg96d closed the stream "
+				    "within an event\n", progname);
+			else
+				rc = 0;
+			break;
+		}
+		off += (size_t)n;
+		start = 0;
+		while ((nl = memchr(buf + start, '\n', off - start)) != NULL) {
+			if (print_event(buf + start, (size_t)(nl - buf) - start,
+			    json) == -1)
+				goto out;
+			start = (size_t)(nl - buf) + 1;
+		}
+		memmove(buf, buf + start, off - start);
+		off -= start;
+		if (off == EVENT_LINE_MAX) {
+			fprintf(stderr, "%s: event too long\n", progname);
+			break;
+		}
+	}
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -412,6 +527,13 @@ main(int argc, char *argv[])
 		return EX_USAGE_;
 	}
 	verb = argv[0];
+	if (strcmp(verb, "events") == 0) {
+		if (argc != 1) {
+			usage();
+			return EX_USAGE_;
+		}
+		return events(path, json);
+	}
 	if (strcmp(verb, "status") == 0 || strcmp(verb, "reset") == 0) {
 		if (argc != 1) {
 			usage();

@@ -41,6 +41,7 @@
 #include "bg96d/bridge.h"
 #include "bg96d/conf.h"
 #include "bg96d/errors.h"
+#include "bg96d/events.h"
 #include "bg96d/evtimer.h"
 #include "bg96d/log.h"
 #include "bg96d/msock.h"
@@ -107,6 +108,7 @@ struct bridge {
 	char			 host[CONF_HOST_MAX + 1];	/* destination */
 	int			 port;
 	bool			 socks;		/* SOCKS5 reply still owed */
+	struct events_conn	 ev;		/* events.sock: bytes, age */
 };
 
 static const struct msock_ops bridge_msock_ops;
@@ -169,6 +171,8 @@ bridge_free(struct bridge *b, const char *why)
 	void			*arg = b->arg;
 
 	log_info("%s: client %lu closed (%s)", b->conf->name, b->serial, why);
+	events_conn_closed(&b->ev, b->conf->name, b->serial, b->host, b->port,
+	    why);
 	if (b->ms != NULL)
 		msock_close(b->ms);
 	if (b->bev != NULL)
@@ -622,6 +626,8 @@ bridge_new_incoming(struct event_base *base, const struct conf_endpoint *conf,
 	bridge_set_state(b, BRIDGE_OPEN, "incoming connection");
 	log_info("%s: client %lu: %s:%d connected on slot %d",
 	    conf->name, b->serial, from->ip, from->port, msock_id(ms));
+	events_conn_opened(&b->ev, conf->name, b->serial, msock_id(ms),
+	    from->ip, from->port);
 	bridge_stream_setup(b, base, -1);
 	msock_set_owner(ms, &bridge_msock_ops, b);
 	msock_set_label(ms, conf->name);
@@ -696,6 +702,8 @@ bridge_opened(void *arg, int err)
 	b->traffic = true;
 	log_info("%s: client %lu connected to %s:%d on slot %d",
 	    b->conf->name, b->serial, b->host, b->port, msock_id(b->ms));
+	events_conn_opened(&b->ev, b->conf->name, b->serial, msock_id(b->ms),
+	    b->host, b->port);
 	if (idle > 0)
 		bridge_arm(b, idle * 1000LL / IDLE_TICKS);
 	if (b->client_gone)
@@ -710,6 +718,7 @@ bridge_received(void *arg, const uint8_t *data, size_t len, const char *ip,
 	struct dmsg	*m;
 
 	b->traffic = true;
+	b->ev.bytes_down += len;
 	if (b->client_gone)
 		return;		/* nobody to give it to */
 	if (!b->dgram) {
@@ -770,11 +779,13 @@ bridge_next_chunk(void *arg, uint8_t *buf, size_t max,
 			event_add(b->rev, NULL);
 		b->traffic = true;
 		memcpy(buf, m->data, m->len);	/* len <= MSOCK_SEND_MAX */
+		b->ev.bytes_up += m->len;
 		return m->len;
 	}
 	n = evbuffer_remove(bufferevent_get_input(b->bev), buf, max);
 	if (n > 0)
 		b->traffic = true;
+	b->ev.bytes_up += n > 0 ? (size_t)n : 0;
 	if (b->read_paused && evbuffer_get_length(
 	    bufferevent_get_input(b->bev)) < BRIDGE_UP_HIGH) {
 		b->read_paused = false;

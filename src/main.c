@@ -19,6 +19,7 @@
 #include "bg96d/conf.h"
 #include "bg96d/control.h"
 #include "bg96d/endpoint.h"
+#include "bg96d/events.h"
 #include "bg96d/evtimer.h"
 #include "bg96d/log.h"
 #include "bg96d/metrics.h"
@@ -38,6 +39,7 @@ struct daemon {
 	int			 verbose;
 	struct stack		*st;
 	struct modem		*modem;		/* st's, for short */
+	struct events		*evs;		/* events.sock */
 	struct msockset		*msocks;
 	struct epset		*eps;
 	struct control		*ctl;
@@ -105,6 +107,7 @@ d_state(void *arg, enum modem_state st, const char *why)
 {
 	struct daemon	*d = arg;
 
+	events_state(modem_state_name(st), why);
 	d_status(d, st == MODEM_RECOVERING || st == MODEM_ABSENT ? why :
 	    modem_state_name(st));
 }
@@ -167,6 +170,8 @@ d_stop(struct daemon *d, const char *why)
 	d->eps = d->st->eps = NULL;
 	control_free(d->ctl);
 	d->ctl = NULL;
+	events_free(d->evs);
+	d->evs = NULL;
 	if (n > 0)
 		log_info("bg96d: closing %d modem socket%s", n,
 		    n == 1 ? "" : "s");
@@ -205,6 +210,8 @@ d_signal_cb(evutil_socket_t sig, short what, void *arg)
 			log_error("%s", line);
 		log_error("bg96d: reload failed; keeping the running "
 		    "configuration");
+		events_reload(d->conf->path, "configuration has errors; "
+		    "keeping the running one");
 		free(buf);
 		conf_free(nc);
 		free(nc);
@@ -217,6 +224,9 @@ d_signal_cb(evutil_socket_t sig, short what, void *arg)
 		    nc->daemon.socket_dir, err);
 	r = epset_apply(d->eps, nc, err, sizeof(err));
 	if (r != 0)
+		log_error("bg96d: reload: %s", err);
+	if (events_apply(d->evs, nc, group_lookup(nc->daemon.socket_group),
+	    err, sizeof(err)) != 0)
 		log_error("bg96d: reload: %s", err);
 	r = control_apply(d->ctl, nc, group_lookup(nc->daemon.socket_group),
 	    err, sizeof(err));
@@ -238,6 +248,7 @@ d_signal_cb(evutil_socket_t sig, short what, void *arg)
 	conf_free(d->conf);
 	free(d->conf);
 	d->conf = nc;
+	events_reload(nc->path, NULL);
 }
 
 static void
@@ -345,10 +356,14 @@ main(int argc, char *argv[])
 	d.modem = d.st->modem;
 	d.msocks = d.st->msocks;
 	d.eps = d.st->eps;
+	d.evs = events_new(d.base);
 	d.ctl = control_new(d.base, d.modem, d.msocks, d.eps);
 	d.metrics = metrics_new(d.base, &(struct metrics_src){
 	    .modem = d.modem, .msocks = d.msocks, .eps = d.eps });
 	r = epset_apply(d.eps, d.conf, err, sizeof(err));
+	if (r == 0)
+		r = events_apply(d.evs, d.conf,
+		    group_lookup(d.conf->daemon.socket_group), err, sizeof(err));
 	if (r == 0)
 		r = control_apply(d.ctl, d.conf,
 		    group_lookup(d.conf->daemon.socket_group), err, sizeof(err));
@@ -361,6 +376,7 @@ main(int argc, char *argv[])
 		log_error("bg96d: %s", err);
 		metrics_free(d.metrics);
 		control_free(d.ctl);
+		events_free(d.evs);
 		stack_free(d.st);
 		event_base_free(d.base);
 		conf_free(d.conf);
@@ -396,6 +412,7 @@ main(int argc, char *argv[])
 		event_free(d.watchdog);
 	metrics_free(d.metrics);
 	control_free(d.ctl);
+	events_free(d.evs);
 	stack_free(d.st);
 	event_base_free(d.base);
 	conf_free(d.conf);

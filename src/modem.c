@@ -21,6 +21,7 @@
 #include "bg96d/atq.h"
 #include "bg96d/cmdfam.h"
 #include "bg96d/conf.h"
+#include "bg96d/events.h"
 #include "bg96d/evtimer.h"
 #include "bg96d/log.h"
 #include "bg96d/mline.h"
@@ -348,6 +349,7 @@ modem_backoff(struct modem *m, enum modem_state st, const char *why)
 {
 	int	 cap = m->conf->modem.backoff_max * 1000;
 
+	events_recovery("reopen", why);
 	modem_sockets_down(m, why);
 	atq_detach(m->atq);
 	serial_close(m->serial);
@@ -401,6 +403,7 @@ modem_escalate(struct modem *m, const char *why)
 		return;
 	}
 	m->counters.cfun_resets++;
+	events_recovery("restart", why);
 	modem_sockets_down(m, why);
 	atq_abort_all(m->atq);
 	m->ctx_active = false;
@@ -426,6 +429,7 @@ modem_run_reset(struct modem *m)
 		return false;
 	m->silent_streak = 0;
 	m->counters.reset_commands++;
+	events_recovery("reset_command", cmd);
 	log_warnx("modem: running reset_command %s", cmd);
 	pid = fork();
 	if (pid == -1) {
@@ -886,6 +890,7 @@ modem_reg_update(struct modem *m)
 			if (m->reg[i] > best)
 				best = m->reg[i];
 	m->info.reg_stat = best;
+	events_registration(best);
 }
 
 static void
@@ -1019,6 +1024,7 @@ modem_close_stale(struct modem *m)
 		atq_submit(m->atq, c, false);
 		return;
 	}
+	events_pdp(m->conf->modem.context_id, m->info.ip);
 	modem_set_state(m, MODEM_READY, m->info.ip[0] != '\0' ?
 	    m->info.ip : "context active");
 }
@@ -1092,6 +1098,7 @@ static void
 modem_rebooted(struct modem *m, const char *why)
 {
 	m->counters.reboots++;
+	events_recovery("rebooted", why);
 	modem_sockets_down(m, why);
 	atq_abort_all(m->atq);
 	m->ctx_active = false;
@@ -1105,6 +1112,7 @@ modem_context_lost(struct modem *m, const char *why)
 {
 	struct atq_cmd	*c;
 
+	events_recovery("reactivate", why);
 	modem_sockets_down(m, why);
 	if (m->state != MODEM_READY && m->state != MODEM_ACTIVATING)
 		return;

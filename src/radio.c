@@ -10,6 +10,7 @@
 
 #include "bg96d/at.h"
 #include "bg96d/atq.h"
+#include "bg96d/events.h"
 #include "bg96d/mline.h"
 #include "bg96d/radio.h"
 #include "bg96d/timeouts.h"
@@ -67,6 +68,7 @@ radio_derive(struct radio *r)
 	struct radio_info		*i = &r->info;
 
 	strlcpy(i->oper, f->oper, sizeof(i->oper));
+	events_operator(i->oper);
 	strlcpy(i->rat, f->sysmode[0] != '\0' ? f->sysmode : f->act,
 	    sizeof(i->rat));
 	i->have_rssi = f->have_qcsq || f->have_csq;
