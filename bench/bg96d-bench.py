@@ -60,6 +60,7 @@ from harness import (proc_cpu, proc_status, tcp_endpoint,  # noqa: E402
 
 MSS_READ = 1500       # AT+QIRD read length
 MSS_SEND = 1460       # AT+QISEND length
+TRANSPKT = 1460       # bg96d's AT+QICFG="transpktsize" (TRANSPKTSIZE_DEF)
 KIB = 1024
 MIB = 1024 * 1024
 
@@ -78,6 +79,8 @@ SIZES = {
         "unpaced_up": 16 * MIB,
         "stall": 4 * MIB,                                   # per connection
         "rounds": {0: 2000, 115200: 200, 921600: 500},
+        # Transparent mode: every round waits for transwaittm (200 ms).
+        "rounds_trans": {115200: 50, 921600: 50},
         "line_s": {0: 2.0, 115200: 3.0, 921600: 2.0},
         "eof_grace_s": 5.0,
     },
@@ -90,6 +93,7 @@ SIZES = {
         "unpaced_up": 1 * MIB,
         "stall": 256 * KIB,
         "rounds": {0: 50, 115200: 10, 921600: 20},
+        "rounds_trans": {115200: 5, 921600: 5},
         "line_s": {0: 0.25, 115200: 0.3, 921600: 0.25},
         "eof_grace_s": 1.0,
     },
@@ -200,7 +204,7 @@ class Env(harness.Env):
     the figures the bench reads from them."""
 
     def __init__(self, bench, tag, baud, latency_ms=0, endpoints=(),
-                 daemon=True):
+                 daemon=True, modem_conf=""):
         self.bench = bench
         self.tag = tag
         self.logf = None
@@ -216,6 +220,7 @@ class Env(harness.Env):
         try:
             super().__init__("bench", sim_args=sim_args, endpoints=eps,
                              baud=baud or 921600, start_daemon=daemon,
+                             modem_conf=modem_conf,
                              verbose=0, wait_ready=False,
                              bg96d=bench.bg96d, bg96sim=bench.bg96sim,
                              wrap=bench.wrap)
@@ -400,6 +405,58 @@ def forever_sender(conn, idx, chunk=b"\x55" * 65536):
             conn.sendall(chunk)
     except OSError:
         pass
+
+
+class Sampler:
+    """bg96sim's counters every period seconds while a case runs, in a
+    thread: when the connection entered data mode (auto), how often, and
+    how many escapes.  Each sample: (t, bytes_in, bytes_out, data_mode,
+    escapes, bytes_up); data_mode is the slot in data mode or -1."""
+
+    def __init__(self, env, period=0.02):
+        self.env = env
+        self.period = period
+        self.samples = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
+
+    def loop(self):
+        while not self.done.is_set():
+            try:
+                st = self.env.stats()
+            except (OSError, ValueError):
+                return
+            tr = st.get("trans", {})
+            self.samples.append((st["t"], st["bytes_in"], st["bytes_out"],
+                                 tr.get("data_mode", -1),
+                                 tr.get("escapes", 0),
+                                 tr.get("bytes_up", 0)))
+            self.done.wait(self.period)
+
+    def stop(self):
+        self.done.set()
+        self.thread.join(15)
+
+    def entries(self):
+        """Times at which data mode was seen entered (a sample in data
+        mode after one that was not, or the first sample)."""
+        out = []
+        prev = -1
+        for smp in self.samples:
+            if smp[3] >= 0 and prev < 0:
+                out.append(smp[0])
+            prev = smp[3]
+        return out
+
+
+def rate_after(events, t):
+    """(bytes, seconds) of a stream from its first recv after t to its
+    last (that first recv not counted), as rate_from_events."""
+    i = bisect.bisect_right(events, (t, float("inf")))
+    if i >= len(events) - 1:
+        return 0, 0.0
+    return sum(n for _, n in events[i + 1:]), events[-1][0] - events[i][0]
 
 
 SINK_CODE = r"""
@@ -728,8 +785,9 @@ class Bench:
 
     # ------------------------------------------------- through bg96d
     def transfer(self, case, nconn, per_conn, direction, latency_ms=0,
-                 ep_extra=""):
-        """nconn clients on one endpoint; direction down, up or bidir."""
+                 ep_extra="", modem_conf="", sample=False):
+        """nconn clients on one endpoint; direction down, up or bidir;
+        sample: bg96sim's data mode counters during the case (Sampler)."""
         baud = case["baud"]
         down = direction in ("down", "bidir")
         up = direction in ("up", "bidir")
@@ -785,7 +843,8 @@ class Bench:
         env = None
         try:
             env = self.env(case, latency_ms=latency_ms,
-                           endpoints=[("bench", srv.port, ep_extra)])
+                           endpoints=[("bench", srv.port, ep_extra)],
+                           modem_conf=modem_conf)
             timeout = 60 + 5 * nconn * per_conn * (2 if up and down else 1) \
                 / (baud / 10 if baud else 1e6)
             errors = []
@@ -822,6 +881,7 @@ class Bench:
             st0 = env.stats()
             cpu0, scpu0 = env.cpu(), env.sim_cpu()
             att = self.attach_start(env, case)
+            sampler = Sampler(env) if sample else None
             threads = [threading.Thread(target=client, args=(i,),
                                         daemon=True) for i in range(nconn)]
             for t in threads:
@@ -843,6 +903,8 @@ class Bench:
                     "(no EOF within %g s)" % (
                         sum(t.is_alive() for t in srv.threads), nconn,
                         self.sizes["eof_grace_s"]))
+            if sampler is not None:
+                sampler.stop()
             st1 = env.stats()
             cpu1, scpu1 = env.cpu(), env.sim_cpu()
             self.attach_stop(att)
@@ -886,11 +948,44 @@ class Bench:
                 if marks.get("first") and marks.get("last") else None
             self.add_line(rec, case, direction, st0, st1,
                           nconn * per_conn, window)
+            if sampler is not None:
+                self.add_switch(rec, sampler, streams, case, direction)
             self.judge_violations(env, rec)
             return rec, env, srv, None
         except BaseException:
             self._cleanup(env, srv, None)
             raise
+
+    def add_switch(self, rec, sampler, streams, case, direction):
+        """Auto access mode: the connection starts in buffer mode and
+        the daemon moves it into data mode (AT+QISWTMD) once alone.  The
+        goodput window starts when bytes flow, so the buffer mode seconds
+        before the switch count in ratio; ratio_after_switch is the
+        goodput from the first sample of bg96sim's counters that saw data
+        mode (20 ms apart) to the last byte; switch_s is the time from
+        the first payload byte to that sample."""
+        ent = sampler.entries()
+        samples = sampler.samples
+        rec["data_mode_entries"] = len(ent)
+        if samples:
+            rec["escapes"] = samples[-1][4] - samples[0][4]
+        rec["samples"] = len(samples)
+        if not ent:
+            return
+        t_sw = ent[0]
+        t_first = min(s[0][0] for s in streams)
+        rec["switch_s"] = t_sw - t_first
+        nbytes = secs = 0
+        for ev in streams:
+            b, sec = rate_after(ev, t_sw)
+            nbytes += b
+            secs = max(secs, sec)
+        if secs > 0:
+            rate = nbytes / secs
+            rec["goodput_after_switch_Bps"] = rate
+            line = rec.get("line_Bps")
+            if line:
+                rec["ratio_after_switch"] = rate / line
 
     @staticmethod
     def goodput(streams, fairness=False):
@@ -1007,7 +1102,8 @@ class Bench:
     def case_xfer(self, case):
         p = case["params"]
         return self.transfer(case, p["nconn"], p["per_conn"], p["dir"],
-                             p.get("latency_ms", 0), p.get("ep_extra", ""))
+                             p.get("latency_ms", 0), p.get("ep_extra", ""),
+                             p.get("modem_conf", ""), p.get("sample", False))
 
     def case_unpaced(self, case):
         rec, env, srv, at = self.case_xfer(case)
@@ -1029,7 +1125,9 @@ class Bench:
 
     def case_latency(self, case):
         baud = case["baud"]
-        rounds = self.sizes["rounds"][baud]
+        p = case["params"]
+        trans = p.get("trans", False)
+        rounds = self.sizes["rounds_trans" if trans else "rounds"][baud]
 
         def echo(conn, idx):
             while True:
@@ -1041,7 +1139,9 @@ class Bench:
         srv = Server(echo)
         env = None
         try:
-            env = self.env(case, endpoints=[("bench", srv.port)])
+            env = self.env(case, endpoints=[("bench", srv.port,
+                                             p.get("ep_extra", ""))],
+                           modem_conf=p.get("modem_conf", ""))
             st0 = env.stats()
             cpu0, scpu0 = env.cpu(), env.sim_cpu()
             att = self.attach_start(env, case)
@@ -1076,12 +1176,31 @@ class Bench:
             self.add_cost(rec, cpu0, cpu1, scpu0, scpu1, env.hwm())
             self.add_line(rec, case, "latency", st0, st1)
             self.judge_violations(env, rec)
-            if baud:
+            if baud and trans:
+                # Data mode: the 64 bytes up, then the same 64 down, and
+                # nothing else (issue 15: "two line times").  The module
+                # sends a partial packet transwaittm x 100 ms after its
+                # last byte (AT+QICFG, ref. 5.10): the remote's own delay
+                # is at least that.
+                rec["uart_min_ms"] = 1000 * 2 * 64 / (baud / 10)
+                wt = st1.get("trans", {}).get("transwaittm")
+                if wt is not None:
+                    rec["transwaittm_ms"] = 100 * wt
+                    rec["p50_over_uart_waittm_ms"] = \
+                        rec["p50_ms"] - rec["uart_min_ms"] - 100 * wt
+            elif baud and p.get("push"):
+                # Push: "AT+QISEND=11,64\r", "\r\n> ", 64 bytes, SEND OK,
+                # then '\r\n+QIURC: "recv",11,64\r\n', 64 bytes, "\r\n".
+                rec["uart_min_ms"] = 1000 * (16 + 4 + 64 + 11 + 24 + 64 +
+                                             2) / (baud / 10)
+            elif baud:
                 # One exchange on a real UART, every byte in turn:
                 # "AT+QISEND=11,64\r", "\r\n> ", 64 bytes, SEND OK, the
                 # recv URC, "AT+QIRD=11\r", "+QIRD: 64", 64 bytes, OK.
                 rec["uart_min_ms"] = 1000 * (16 + 4 + 64 + 11 + 22 + 11 +
                                              13 + 64 + 8) / (baud / 10)
+            if baud:
+                rec["p50_over_uart_ms"] = rec["p50_ms"] - rec["uart_min_ms"]
             return rec, env, srv, None
         except BaseException:
             self._cleanup(env, srv, None)
@@ -1224,20 +1343,60 @@ def build_cases(bench):
     add("down-1x-push", 0, "unpaced", optional=True, nconn=1,
         per_conn=S(sz["unpaced_down"]), dir="down",
         ep_extra="access_mode = push\n")
+    # At a paced line a client keeps up with push mode easily (3 of 3
+    # runs at 921600).  At 115200 only when named: bg96sim lets up to
+    # 64 KiB of pushed data queue ahead of a command's answer
+    # (SLOT_PUSH_HIGH_WATER), 5.7 s of line time, so the radio poll's
+    # AT+CSQ, sent 0.5 s after ready, passes bg96d's 5 s command
+    # deadline, the probes after it too, and bg96d declares the modem
+    # lost (client EOF after 94612 of 196608 bytes, every run).
+    for baud in (115200, 921600):
+        add("down-1x-push", baud, "xfer", optional=baud == 115200,
+            nconn=1, per_conn=S(sz["paced"][baud]), dir="down",
+            ep_extra="access_mode = push\n")
+
+    # Data mode upstream: the module sends a packet per transpktsize
+    # bytes and a partial one transwaittm (200 ms) after its last byte,
+    # so a stream of whole packets measures the line; the wait of a
+    # partial packet is a per-burst latency (latency-64-trans), not line
+    # time.  Before 2026-12-04 these sizes were not whole packets and
+    # that one 200 ms wait made up the whole gap to the line.
+    def whole(n):
+        return max(TRANSPKT, n - n % TRANSPKT)
+
     # Transparent access mode (issue 15): the line lent to one
     # connection, no framing at all.  Only when named (--cases
     # down-1x-trans...): a bg96d without transparent support refuses the
     # endpoint.
+    trans = "access_mode = transparent\n"
     for baud in (115200, 921600):
         for d in ("down", "up"):
             add("%s-1x-trans" % d, baud, "xfer", optional=True, nconn=1,
-                per_conn=S(sz["paced"][baud]), dir=d,
-                ep_extra="access_mode = transparent\n")
+                per_conn=whole(S(sz["paced"][baud])), dir=d,
+                ep_extra=trans)
     add("up-1x-trans-lat20", 115200, "xfer", optional=True, nconn=1,
-        per_conn=S(sz["lat20"]), dir="up", latency_ms=20,
-        ep_extra="access_mode = transparent\n")
+        per_conn=whole(S(sz["lat20"])), dir="up", latency_ms=20,
+        ep_extra=trans)
+    # Auto access mode (issue 15): buffer mode first, data mode once the
+    # connection is alone (AT+QISWTMD), re-entry 1 s after an escape.
+    # Only when named, like the transparent cases.
+    for baud in (115200, 921600):
+        for d in ("down", "up"):
+            add("%s-1x-auto" % d, baud, "xfer", optional=True, nconn=1,
+                per_conn=whole(S(sz["paced"][baud])), dir=d,
+                ep_extra="access_mode = auto\n",
+                modem_conf="transparent_reenter = 1\n", sample=True)
     for baud in (0, 115200, 921600):
         add("latency-64", baud, "latency")
+    for baud in (115200, 921600):
+        add("latency-64-push", baud, "latency", push=True,
+            ep_extra="access_mode = push\n")
+    for baud in (115200, 921600):
+        add("latency-64-trans", baud, "latency", optional=True, trans=True,
+            ep_extra=trans)
+    # The same with AT+QICFG="transwaittm",0: a partial packet at once.
+    add("latency-64-trans-w0", 115200, "latency", optional=True, trans=True,
+        ep_extra=trans, modem_conf="transwaittm = 0\n")
     add("stall-12x", 0, "stall")
     return cases
 
@@ -1262,6 +1421,68 @@ def select_cases(cases, patterns):
     refs = [c for c in cases if c["kind"] in ("line_out", "line_in",
             "trivial_down", "trivial_up") and c["baud"] in bauds]
     return refs + [c for c in out if c not in refs]
+
+
+# ----------------------------------------------------------------------
+# PPP over the same line, computed from its framing (not measured)
+
+
+def ppp_ratio(mtu=1500, payload=None, tcp_ts=False, acfc=True, pfc=True,
+              fcs=2, accm=0xFFFFFFFF):
+    """Payload bytes over line bytes for back-to-back PPP frames (RFC
+    1662 HDLC-like framing) each carrying one IPv4+TCP packet of mtu
+    bytes (or of payload data bytes if given), data bytes uniformly
+    random.  Per frame: one 0x7E flag (shared between back-to-back
+    frames), address and control 0xFF 0x03 unless ACFC, protocol 2 bytes
+    (1 with PFC), the packet, FCS (2: 16-bit, 4: 32-bit).  Every byte
+    between the flags is escaped (0x7D, byte ^ 0x20) if it is 0x7E, 0x7D
+    or a control character set in the ACCM: 34/256 of uniform bytes with
+    the default ACCM 0xFFFFFFFF, 2/256 with ACCM 0.  The escape rate is
+    applied to headers too (an approximation: 40 of 1500 bytes).  The 8N1
+    start and stop bits are the same for every mode and cancel out of
+    the ratio.  Returns (ratio, line bytes per frame, data bytes)."""
+    hdr = 40 + (12 if tcp_ts else 0)
+    data = mtu - hdr if payload is None else payload
+    nctl = bin(accm & 0xFFFFFFFF).count("1")
+    p_esc = (2 + nctl) / 256
+    inner = (0 if acfc else 2) + (1 if pfc else 2) + hdr + data + fcs
+    line = 1 + inner * (1 + p_esc)
+    return data / line, line, data
+
+
+def ppp_records(bauds):
+    """The computed PPP rows: bulk TCP at MTU 1500 (down and up are the
+    same framing; the ACKs go the other way, on the other wire of a
+    full-duplex line, and are not counted against goodput), for the
+    default ACCM and for ACCM 0, with and without TCP timestamps; and a
+    64-byte echo round trip (one frame each way, in turn)."""
+    out = []
+    for baud in bauds:
+        line_Bps = baud / 10
+        for accm, ts in ((0xFFFFFFFF, False), (0, False),
+                         (0xFFFFFFFF, True), (0, True)):
+            r, fl, data = ppp_ratio(1500, tcp_ts=ts, accm=accm)
+            # One delayed ACK per two segments, on the other direction.
+            _, ack_line, _ = ppp_ratio(1500, payload=0, tcp_ts=ts,
+                                       accm=accm)
+            out.append({
+                "case": "ppp-bulk", "baud": baud, "bytes": None,
+                "seconds": None, "goodput_Bps": r * line_Bps,
+                "line_Bps": line_Bps, "ratio": r, "bg96d_cpu_s": None,
+                "bg96d_rss_kib": None, "computed": True, "mtu": 1500,
+                "accm": "0x%08x" % accm, "tcp_timestamps": ts,
+                "acfc": True, "pfc": True, "fcs_bytes": 2,
+                "line_bytes_per_frame": fl, "data_bytes_per_frame": data,
+                "ack_ratio_other_way": ack_line / 2 / fl, "ok": True})
+        for accm in (0xFFFFFFFF, 0):
+            _, fl, _ = ppp_ratio(payload=64, accm=accm)
+            out.append({
+                "case": "ppp-latency-64", "baud": baud, "bytes": None,
+                "seconds": None, "goodput_Bps": None, "line_Bps": line_Bps,
+                "ratio": None, "bg96d_cpu_s": None, "bg96d_rss_kib": None,
+                "computed": True, "accm": "0x%08x" % accm,
+                "uart_min_ms": 1000 * 2 * fl / line_Bps, "ok": True})
+    return out
 
 
 # ----------------------------------------------------------------------
@@ -1351,6 +1572,13 @@ def table(recs):
     rows = []
     for r in recs:
         notes = []
+        if r.get("computed"):
+            notes.append("computed: ACCM %s%s" % (
+                r["accm"], ", TCP timestamps" if r.get("tcp_timestamps")
+                else ""))
+            if r.get("ack_ratio_other_way") is not None:
+                notes.append("ACKs use %.3f of the other direction" %
+                             r["ack_ratio_other_way"])
         if "jain" in r:
             notes.append("jain %.4f" % r["jain"])
         if "p50_ms" in r:
@@ -1358,6 +1586,11 @@ def table(recs):
                                                      r["p99_ms"]))
         if r.get("uart_min_ms"):
             notes.append("a real UART needs %.2f ms" % r["uart_min_ms"])
+        if r.get("transwaittm_ms") is not None:
+            notes.append("transwaittm %d ms" % r["transwaittm_ms"])
+        if r.get("ratio_after_switch") is not None:
+            notes.append("%.4f after the switch (%.2f s in)" % (
+                r["ratio_after_switch"], r["switch_s"]))
         if "MBps" in r:
             notes.append("%.2f MB/s" % r["MBps"])
         if "cpu_s_per_MB" in r:
@@ -1522,6 +1755,8 @@ def main():
         log("interrupted: reporting what ran")
     final = [median_record(results[c["id"]]) for c in bench_cases
              if c["id"] in results]
+    final += ppp_records(sorted({c["baud"] for c in bench_cases
+                                 if c["baud"]}))
     if not args.json_only:
         print("bg96d-bench: %d case(s), %d run(s)%s, %.0f s; ratios "
               "against the line rate measured in the same run"
