@@ -489,6 +489,8 @@ atq_send(struct atq *q, struct atq_cmd *c)
 	q->stats.commands++;
 	q->stats.bytes_out += c->textlen + 1;
 	c->phase = c->data != NULL ? PHASE_WAIT_PROMPT : PHASE_WAIT_FINAL;
+	c->pushed = 0;
+	c->grace_ms = 0;
 	evtimer_add_ms(q->timer,
 	    q->tmo_ms[c->phase == PHASE_WAIT_PROMPT ? TMO_PROMPT : c->kind]);
 }
@@ -664,6 +666,30 @@ atq_probe_done(void *arg, enum atq_result res, const struct at_event *ev)
 		q->ops.unresponsive(q->arg);
 }
 
+/*
+ * Pushed payloads (direct push mode, ref. 5.2) that came while c waited
+ * took the line: the modem's answer queues behind them, so c's deadline
+ * moves by their line time (at [modem] baud, or 115200 if unknown), up
+ * to PUSH_GRACE_MAX_MS in all.  True if the deadline moved.
+ */
+static bool
+atq_push_grace(struct atq *q, struct atq_cmd *c)
+{
+	long long	 owed;
+	int		 Bps = q->line_Bps > 0 ? q->line_Bps : 115200 / 10;
+
+	owed = (long long)c->pushed * 1000 / Bps;
+	if (owed > PUSH_GRACE_MAX_MS)
+		owed = PUSH_GRACE_MAX_MS;
+	if (owed <= c->grace_ms)
+		return false;
+	log_debug("modem: %zu pushed bytes took the line meanwhile; %s may "
+	    "answer %lld ms later", c->pushed, c->text, owed - c->grace_ms);
+	evtimer_add_ms(q->timer, owed - c->grace_ms);
+	c->grace_ms = owed;
+	return true;
+}
+
 static void
 atq_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -673,6 +699,8 @@ atq_timer_cb(evutil_socket_t fd, short what, void *arg)
 	bool		 probe;
 
 	if (c == NULL)
+		return;
+	if (atq_push_grace(q, c))
 		return;
 	if (c->phase == PHASE_WAIT_PROMPT && !c->prompt_late) {
 		/*
@@ -824,6 +852,9 @@ atq_handle(struct atq *q, const struct at_event *ev)
 		return;
 	case AT_EV_PAYLOAD:
 		if (cmdfam_of_push(ev->line) != NULL) {
+			/* Header, CRLF, payload, CRLF: line time c waits. */
+			if (c != NULL && c->phase != PHASE_QUEUED)
+				c->pushed += ev->line_len + ev->data_len + 6;
 			if (q->socks.urc_payload != NULL)
 				q->socks.urc_payload(q->socks_arg, ev);
 			return;

@@ -560,6 +560,38 @@ START_TEST(dcd_drop_ends_data_mode)
 }
 END_TEST
 
+/*
+ * Direct push: payloads that come while a command waits take the line,
+ * and the modem answers after them.  At 9600 bit/s, 600 pushed bytes
+ * are 625 ms of line: a 300 ms deadline moves past them, and the
+ * answer that follows is the command's, not a timeout.
+ */
+START_TEST(pushed_bytes_move_the_deadline)
+{
+	struct sm	*t = sm_new_slots();
+	struct atq	*q = sm_atq(t);
+	struct done	 d = { 0 };
+	char		 buf[700];
+
+	atq_set_line_rate(q, 9600);
+	atq_set_timeout(q, TMO_COMMAND, 300);
+	atq_set_push(q, 0, true);
+	atq_submit(q, cmd("AT+CSQ", &d), false);
+	sm_expect(t, "AT+CSQ\r");
+	snprintf(buf, sizeof(buf), "\r\n+QIURC: \"recv\",0,600\r\n");
+	memset(buf + strlen(buf), 'x', 600);
+	sm_send_bytes(t, buf, strlen("\r\n+QIURC: \"recv\",0,600\r\n") +
+	    600);
+	sm_send(t, "\r\n");
+	sm_quiet(t, 450);
+	ck_assert_int_eq(d.n, 0);
+	sm_send(t, "\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
+	ck_assert_int_eq(d.n, 1);
+	ck_assert_int_eq(d.res, ATQ_RES_OK);
+	sm_free(t);
+}
+END_TEST
+
 static Suite *
 atq_suite(void)
 {
@@ -577,6 +609,7 @@ atq_suite(void)
 	tcase_add_test(tc, yielding_borrower_is_asked);
 	tcase_add_test(tc, late_connect_escapes);
 	tcase_add_test(tc, dcd_drop_ends_data_mode);
+	tcase_add_test(tc, pushed_bytes_move_the_deadline);
 	suite_add_tcase(s, tc);
 	return s;
 }

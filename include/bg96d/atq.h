@@ -49,6 +49,9 @@ struct atq_cmd {
 	int		 phase;			/* internal */
 	bool		 urgent;		/* internal: before the pump */
 	bool		 prompt_late;		/* internal: "> " overdue */
+	size_t		 pushed;		/* internal: push payload bytes
+						 * since it was written */
+	long long	 grace_ms;		/* internal: deadline moved by */
 	bool		 need_line;		/* a prefix line must come
 						 * before the final result */
 	bool		 line_seen;		/* internal */

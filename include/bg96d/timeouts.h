@@ -120,6 +120,13 @@ enum tmo_kind {
  * AT+QISWTMD answers within 300 ms (ref. 5.8): the command deadline.
  */
 #define JOB_BATCH_MS		10000
+/*
+ * Direct push (ref. 5.2): a command's answer waits behind the payloads
+ * the modem pushes meanwhile, so its deadline moves by their line time
+ * (atq.c atq_push_grace()), at most this much in all (a local bound:
+ * 64 KiB at 115200 bit/s takes 5.7 s).
+ */
+#define PUSH_GRACE_MAX_MS	60000
 /* [modem] dcd: how often DCD is read in data mode (a local choice:
  * a tenth of the escape's guard time). */
 #define DCD_POLL_MS		100
