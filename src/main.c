@@ -243,12 +243,28 @@ d_signal_cb(evutil_socket_t sig, short what, void *arg)
 	msockset_set_context(d->msocks, nc->modem.context_id);
 	msockset_set_reenter(d->msocks, nc->modem.transparent_reenter * 1000);
 	log_setlevel(level_of(nc, d->verbose));
-	if (memcmp(&d->conf->modem, &nc->modem, sizeof(nc->modem)) != 0)
+	if (modem_conf_differs(&d->conf->modem, &nc->modem))
 		modem_reset(d->modem, "[modem] settings changed");
 	conf_free(d->conf);
 	free(d->conf);
 	d->conf = nc;
 	events_reload(nc->path, NULL);
+}
+
+/*
+ * Does a reload change what the modem was told at bring-up?  The
+ * re-entry delay of auto mode is the daemon's alone: applied above
+ * (msockset_set_reenter), no restart.
+ */
+static bool
+modem_conf_differs(const void *a, const void *b)
+{
+	typeof(((struct conf *)0)->modem)	 x, y;
+
+	memcpy(&x, a, sizeof(x));
+	memcpy(&y, b, sizeof(y));
+	x.transparent_reenter = y.transparent_reenter = 0;
+	return memcmp(&x, &y, sizeof(x)) != 0;
 }
 
 static void
