@@ -45,12 +45,30 @@ skip() { say "SKIP: $*"; exit 77; }
 
 status() { dpkg-query -W -f='${Status}' bg96d 2>/dev/null || true; }
 
+# dpkg ARGS... > OUT: dpkg, waiting (up to 10 minutes) while another apt
+# or dpkg holds its lock; stdin is /dev/null, so nobody answers prompts.
+dpkg_wait() {
+	n=0
+	while :; do
+		dpkg "$@" > "$work/dpkg.out" 2>&1 < /dev/null
+		rc=$?
+		cat "$work/dpkg.out"
+		[ $rc -ne 0 ] || return 0
+		grep -Eq 'lock was locked by another|database area is locked' \
+		    "$work/dpkg.out" || return $rc
+		n=$((n + 1))
+		[ $n -lt 120 ] || return $rc
+		sleep 5
+	done
+}
+
 cleanup() {
 	trap - EXIT INT TERM
+	echo "package: $pass passed, $fail failed"
 	case $(status) in
 	''|*not-installed) ;;
 	*)	say "cleanup: dpkg --purge bg96d"
-		dpkg --purge bg96d >/dev/null 2>&1 ||
+		dpkg_wait --purge bg96d >/dev/null ||
 		    say "cleanup: dpkg --purge bg96d FAILED" ;;
 	esac
 	if [ $user_before = no ] && getent passwd bg96 >/dev/null; then
@@ -176,10 +194,11 @@ fi
 
 # --- 3. install ---------------------------------------------------------------
 unitdir=/lib/systemd/system
-dpkg -i "$deb1" > "$work/install1.txt" 2>&1 < /dev/null
+dpkg_wait -i "$deb1" > "$work/install1.txt"
 rc=$?
 sed 's/^/  dpkg: /' "$work/install1.txt"
 check "dpkg -i bg96d_$V" test $rc -eq 0
+[ $rc -eq 0 ] || exit 1
 check "status: install ok installed" test "$(status)" = "install ok installed"
 check "bg96d -V says $V" test "$(bg96d -V 2>&1)" = "bg96d $V"
 check "/etc/bg96d/bg96d.conf is a conffile" \
@@ -247,22 +266,23 @@ fi
 conf=/etc/bg96d/bg96d.conf
 sed -i 's/^baud = 115200$/baud = 57600/' $conf
 echo "; edited by test-package.sh" >> $conf
-check "the edited file is valid" bg96d -n -c $conf
+check "the edited file is valid" sh -c "bg96d -n -c $conf >/dev/null"
 cp $conf "$work/edited.conf"
 
 # Nobody answers dpkg's conffile question: dpkg asks, fails on EOF and
 # leaves the file alone.
-dpkg -i "$deb2" > "$work/install2.txt" 2>&1 < /dev/null
+dpkg_wait -i "$deb2" > "$work/install2.txt"
 rc=$?
 sed 's/^/  dpkg: /' "$work/install2.txt"
 check "dpkg -i bg96d_$V2 unattended stops at the conffile prompt" \
     sh -c "[ $rc -ne 0 ] && grep -q 'Configuration file .$conf' $work/install2.txt"
 check "... and the edit is untouched" cmp -s $conf "$work/edited.conf"
-dpkg --configure --force-confdef --force-confold bg96d \
-    > "$work/configure2.txt" 2>&1 < /dev/null
+dpkg_wait --configure --force-confdef --force-confold bg96d \
+    > "$work/configure2.txt"
 rc=$?
 sed 's/^/  dpkg: /' "$work/configure2.txt"
 check "dpkg --configure --force-confold bg96d" test $rc -eq 0
+[ $rc -eq 0 ] || exit 1
 check "status: install ok installed" test "$(status)" = "install ok installed"
 check "bg96d -V says $V2" test "$(bg96d -V 2>&1)" = "bg96d $V2"
 check "the upgrade kept the edit" cmp -s $conf "$work/edited.conf"
@@ -274,16 +294,20 @@ check "still enabled" test -L \
     /etc/systemd/system/multi-user.target.wants/bg96d.service
 
 # --- 5. remove, purge -----------------------------------------------------
-dpkg -r bg96d > "$work/remove.txt" 2>&1 < /dev/null
-check "dpkg -r bg96d" test $? -eq 0
+dpkg_wait -r bg96d > "$work/remove.txt"
+rc=$?
+check "dpkg -r bg96d" test $rc -eq 0
+[ $rc -eq 0 ] || { cat "$work/remove.txt"; exit 1; }
 check "status: deinstall ok config-files" \
     test "$(status)" = "deinstall ok config-files"
 check "remove keeps the edited configuration" \
     cmp -s $conf "$work/edited.conf"
 check "remove takes the program and the units" \
     test ! -e /usr/sbin/bg96d -a ! -e $unitdir/bg96d.service
-dpkg -P bg96d > "$work/purge.txt" 2>&1 < /dev/null
-check "dpkg -P bg96d" test $? -eq 0
+dpkg_wait -P bg96d > "$work/purge.txt"
+rc=$?
+check "dpkg -P bg96d" test $rc -eq 0
+[ $rc -eq 0 ] || { cat "$work/purge.txt"; exit 1; }
 check "status: not installed" \
     sh -c "case '$(status)' in ''|*not-installed) true;; *) false;; esac"
 check "purge removes /etc/bg96d (the file, .dpkg-dist and all)" \
@@ -297,5 +321,4 @@ check "purge removes the enablement symlink" test ! -e \
 check "purge keeps the system user bg96 (Debian practice)" \
     sh -c 'getent passwd bg96 >/dev/null'
 
-echo "package: $pass passed, $fail failed"
 [ $fail -eq 0 ]
