@@ -101,7 +101,7 @@ getent passwd bg96 >/dev/null || user_before=no
 getent group bg96 >/dev/null || group_before=no
 
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'bad "interrupted"; exit 130' INT TERM
 work=$(mktemp -d /tmp/bg96d-pkgtest.XXXXXX)
 chmod 755 "$work"
 export DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS-nocheck}"
