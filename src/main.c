@@ -180,6 +180,22 @@ d_stop(struct daemon *d, const char *why)
 	d_shutdown_tick(-1, 0, d);
 }
 
+/*
+ * Does a reload change what the modem was told at bring-up?  The
+ * re-entry delay of auto mode is the daemon's alone: applied above
+ * (msockset_set_reenter), no restart.
+ */
+static bool
+modem_conf_differs(const void *a, const void *b)
+{
+	typeof(((struct conf *)0)->modem)	 x, y;
+
+	memcpy(&x, a, sizeof(x));
+	memcpy(&y, b, sizeof(y));
+	x.transparent_reenter = y.transparent_reenter = 0;
+	return memcmp(&x, &y, sizeof(x)) != 0;
+}
+
 static void
 d_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -249,22 +265,6 @@ d_signal_cb(evutil_socket_t sig, short what, void *arg)
 	free(d->conf);
 	d->conf = nc;
 	events_reload(nc->path, NULL);
-}
-
-/*
- * Does a reload change what the modem was told at bring-up?  The
- * re-entry delay of auto mode is the daemon's alone: applied above
- * (msockset_set_reenter), no restart.
- */
-static bool
-modem_conf_differs(const void *a, const void *b)
-{
-	typeof(((struct conf *)0)->modem)	 x, y;
-
-	memcpy(&x, a, sizeof(x));
-	memcpy(&y, b, sizeof(y));
-	x.transparent_reenter = y.transparent_reenter = 0;
-	return memcmp(&x, &y, sizeof(x)) != 0;
 }
 
 static void
