@@ -1386,6 +1386,10 @@ def build_cases(bench):
                 per_conn=whole(S(sz["paced"][baud])), dir=d,
                 ep_extra="access_mode = auto\n",
                 modem_conf="transparent_reenter = 1\n", sample=True)
+    add("up-1x-auto-lat20", 115200, "xfer", optional=True, nconn=1,
+        per_conn=whole(S(sz["lat20"])), dir="up", latency_ms=20,
+        ep_extra="access_mode = auto\n",
+        modem_conf="transparent_reenter = 1\n", sample=True)
     for baud in (0, 115200, 921600):
         add("latency-64", baud, "latency")
     for baud in (115200, 921600):
@@ -1397,6 +1401,9 @@ def build_cases(bench):
     # The same with AT+QICFG="transwaittm",0: a partial packet at once.
     add("latency-64-trans-w0", 115200, "latency", optional=True, trans=True,
         ep_extra=trans, modem_conf="transwaittm = 0\n")
+    add("latency-64-auto", 115200, "latency", optional=True, trans=True,
+        ep_extra="access_mode = auto\n",
+        modem_conf="transparent_reenter = 1\n")
     add("stall-12x", 0, "stall")
     return cases
 

@@ -92,7 +92,9 @@ def case_second_client_escapes():
         b = env.connect("echo")
         echo_through(b, b"second", timeout=60)
         served = time.monotonic() - t0
-        assert served < REENTER + 3 + 2, "second served after %.1f s" % served
+        # issue 15: a second client is served within transparent_reenter
+        # + 3 s (the escape takes 2 s of guard time at least).
+        assert served < REENTER + 3, "second served after %.1f s" % served
         assert line(env) == "command", line(env)
         assert counters(env)["auto_escapes"] >= 1, counters(env)
         echo_through(b, every_value(16384))

@@ -244,6 +244,8 @@ check "user bg96 (sysusers): no login shell" \
     sh -c 'getent passwd bg96 | grep -q ":/usr/sbin/nologin$"'
 check "group bg96" sh -c 'getent group bg96 >/dev/null'
 check "bg96 is in dialout" sh -c 'id -nG bg96 | tr " " "\n" | grep -qx dialout'
+check "/etc/bg96d/bg96d.conf (PIN, credentials): 640 root bg96" \
+    test "$(stat -c '%a %U %G' /etc/bg96d/bg96d.conf 2>&1)" = "640 root bg96"
 check "/run/bg96 (tmpfiles): 750 bg96 bg96" \
     test "$(stat -c '%a %U %G' /run/bg96 2>&1)" = "750 bg96 bg96"
 check "bg96d.service enabled (multi-user.target.wants)" test \
@@ -313,6 +315,8 @@ check "status: not installed" \
 check "purge removes /etc/bg96d (the file, .dpkg-dist and all)" \
     test ! -e /etc/bg96d
 check "purge removes /run/bg96" test ! -e /run/bg96
+check "purge removes the configuration's statoverride" \
+    sh -c '! dpkg-statoverride --list /etc/bg96d/bg96d.conf >/dev/null'
 check "purge removes the enablement symlink" test ! -e \
     /etc/systemd/system/multi-user.target.wants/bg96d.service
 # Debian keeps system users on purge (files may still be theirs; ids are
