@@ -62,8 +62,7 @@ struct control {
 	struct epset		*eps;
 	long long		 started;
 
-	struct usock		 ls;		/* control.sock */
-	int			 mode, gid;
+	struct usock_file	 file;		/* control.sock */
 
 	TAILQ_HEAD(, control_client) clients;
 	int			 nclients;
@@ -354,7 +353,7 @@ control_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	struct control		*ctl = arg;
 	int			 fd;
 
-	if ((fd = usock_accept(&ctl->ls, "control")) == -1)
+	if ((fd = usock_accept(&ctl->file.ls, "control")) == -1)
 		return;
 	if (ctl->nclients >= CONTROL_CLIENTS_MAX) {
 		ctl->refused_clients++;
@@ -379,65 +378,19 @@ control_new(struct event_base *base, struct modem *m, struct msockset *ms,
 	ctl->msocks = ms;
 	ctl->eps = eps;
 	ctl->started = now_ms();
-	usock_init(&ctl->ls);
-	ctl->gid = -1;
+	usock_file_init(&ctl->file, "control");
 	TAILQ_INIT(&ctl->clients);
 	ctl_json_init();
 	return ctl;
-}
-
-/* Stop listening and remove the socket file; clients stay. */
-static void
-control_unlisten(struct control *ctl)
-{
-	char	 path[sizeof(ctl->ls.path)];
-
-	strlcpy(path, ctl->ls.path, sizeof(path));
-	if (usock_close(&ctl->ls))
-		log_info("control: %s removed", path);
 }
 
 int
 control_apply(struct control *ctl, const struct conf *c, int gid, char *err,
     size_t errlen)
 {
-	char		 path[sizeof(ctl->ls.path)];
-	struct usock	 nls;
-	int		 r;
-
-	if (!c->control.enable) {
-		control_unlisten(ctl);
-		return 0;
-	}
-	if ((size_t)snprintf(path, sizeof(path), "%s/control.sock",
-	    c->daemon.socket_dir) >= sizeof(path)) {
-		snprintf(err, errlen, "%s/control.sock: path too long",
-		    c->daemon.socket_dir);
-		return -1;
-	}
-	if (ctl->ls.fd != -1 && strcmp(path, ctl->ls.path) == 0) {
-		/* Same file: only its mode or group may change. */
-		if ((gid != -1 && gid != ctl->gid &&
-		    chown(path, (uid_t)-1, (gid_t)gid) == -1) ||
-		    (c->control.mode != ctl->mode &&
-		    chmod(path, (mode_t)c->control.mode) == -1)) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			return -1;
-		}
-		ctl->mode = c->control.mode;
-		ctl->gid = gid;
-		return 0;
-	}
-	/* A new file first, so a failure keeps the old one working. */
-	if ((r = usock_listen(&nls, ctl->base, path, SOCK_STREAM,
-	    c->control.mode, gid, control_accept_cb, ctl, err, errlen)) != 0)
-		return r;
-	control_unlisten(ctl);
-	ctl->ls = nls;
-	ctl->mode = c->control.mode;
-	ctl->gid = gid;
-	log_info("control: listening on %s", path);
-	return 0;
+	return usock_file_apply(&ctl->file, ctl->base, c->control.enable,
+	    c->daemon.socket_dir, "control.sock", c->control.mode, gid,
+	    control_accept_cb, ctl, err, errlen);
 }
 
 void
@@ -449,6 +402,6 @@ control_free(struct control *ctl)
 		return;
 	while ((cl = TAILQ_FIRST(&ctl->clients)) != NULL)
 		control_client_free(cl);
-	control_unlisten(ctl);
+	usock_file_close(&ctl->file);
 	free(ctl);
 }

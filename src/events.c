@@ -132,8 +132,7 @@ struct evsub {
 
 struct events {
 	struct event_base	*base;
-	struct usock		 ls;		/* events.sock */
-	int			 mode, gid;
+	struct usock_file	 file;		/* events.sock */
 	TAILQ_HEAD(, evsub)	 subs;
 	int			 nsubs;
 	unsigned long long	 refused;
@@ -347,7 +346,7 @@ events_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	struct evsub		*s;
 	int			 fd;
 
-	if ((fd = usock_accept(&evs->ls, "events")) == -1)
+	if ((fd = usock_accept(&evs->file.ls, "events")) == -1)
 		return;
 	if (evs->nsubs >= EVENTS_CLIENTS_MAX) {
 		evs->refused++;
@@ -381,64 +380,20 @@ events_new(struct event_base *base)
 	struct events	*evs = xcalloc(1, sizeof(*evs));
 
 	evs->base = base;
-	usock_init(&evs->ls);
-	evs->gid = -1;
+	usock_file_init(&evs->file, "events");
 	TAILQ_INIT(&evs->subs);
 	ctl_json_init();
 	ev.evs = evs;
 	return evs;
 }
 
-static void
-events_unlisten(struct events *evs)
-{
-	char	 path[sizeof(evs->ls.path)];
-
-	strlcpy(path, evs->ls.path, sizeof(path));
-	if (usock_close(&evs->ls))
-		log_info("events: %s removed", path);
-}
-
 int
 events_apply(struct events *evs, const struct conf *c, int gid, char *err,
     size_t errlen)
 {
-	char		 path[sizeof(evs->ls.path)];
-	struct usock	 nls;
-	int		 r;
-
-	if (!c->control.enable) {
-		events_unlisten(evs);
-		return 0;
-	}
-	if ((size_t)snprintf(path, sizeof(path), "%s/events.sock",
-	    c->daemon.socket_dir) >= sizeof(path)) {
-		snprintf(err, errlen, "%s/events.sock: path too long",
-		    c->daemon.socket_dir);
-		return -1;
-	}
-	if (evs->ls.fd != -1 && strcmp(path, evs->ls.path) == 0) {
-		/* Same file: only its mode or group may change. */
-		if ((gid != -1 && gid != evs->gid &&
-		    chown(path, (uid_t)-1, (gid_t)gid) == -1) ||
-		    (c->control.mode != evs->mode &&
-		    chmod(path, (mode_t)c->control.mode) == -1)) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			return -1;
-		}
-		evs->mode = c->control.mode;
-		evs->gid = gid;
-		return 0;
-	}
-	if ((r = usock_listen(&nls, evs->base, path, SOCK_STREAM,
-	    c->control.mode, gid, events_accept_cb, evs, err, errlen)) != 0)
-		return r;
-	events_unlisten(evs);
-	evs->ls = nls;
-	evs->mode = c->control.mode;
-	evs->gid = gid;
-	log_info("events: listening on %s", path);
-	return 0;
+	return usock_file_apply(&evs->file, evs->base, c->control.enable,
+	    c->daemon.socket_dir, "events.sock", c->control.mode, gid,
+	    events_accept_cb, evs, err, errlen);
 }
 
 int
@@ -460,7 +415,7 @@ events_free(struct events *evs)
 		if (TAILQ_FIRST(&evs->subs) == s)
 			evsub_free(s);
 	}
-	events_unlisten(evs);
+	usock_file_close(&evs->file);
 	if (ev.evs == evs)
 		ev.evs = NULL;
 	free(evs);

@@ -156,3 +156,64 @@ usock_close(struct usock *u)
 	usock_init(u);
 	return was;
 }
+
+void
+usock_file_init(struct usock_file *f, const char *who)
+{
+	usock_init(&f->ls);
+	f->who = who;
+	f->mode = 0;
+	f->gid = -1;
+}
+
+void
+usock_file_close(struct usock_file *f)
+{
+	char	 path[sizeof(f->ls.path)];
+
+	strlcpy(path, f->ls.path, sizeof(path));
+	if (usock_close(&f->ls))
+		log_info("%s: %s removed", f->who, path);
+}
+
+int
+usock_file_apply(struct usock_file *f, struct event_base *base, bool enable,
+    const char *dir, const char *name, int mode, int gid,
+    void (*cb)(int, short, void *), void *arg, char *err, size_t errlen)
+{
+	char		 path[sizeof(f->ls.path)];
+	struct usock	 nls;
+	int		 r;
+
+	if (!enable) {
+		usock_file_close(f);
+		return 0;
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    sizeof(path)) {
+		snprintf(err, errlen, "%s/%s: path too long", dir, name);
+		return -1;
+	}
+	if (f->ls.fd != -1 && strcmp(path, f->ls.path) == 0) {
+		/* Same file: only its mode or group may change. */
+		if ((gid != -1 && gid != f->gid &&
+		    chown(path, (uid_t)-1, (gid_t)gid) == -1) ||
+		    (mode != f->mode && chmod(path, (mode_t)mode) == -1)) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+		f->mode = mode;
+		f->gid = gid;
+		return 0;
+	}
+	/* A new file first, so a failure keeps the old one working. */
+	if ((r = usock_listen(&nls, base, path, SOCK_STREAM, mode, gid, cb,
+	    arg, err, errlen)) != 0)
+		return r;
+	usock_file_close(f);
+	f->ls = nls;
+	f->mode = mode;
+	f->gid = gid;
+	log_info("%s: listening on %s", f->who, path);
+	return 0;
+}

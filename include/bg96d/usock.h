@@ -42,4 +42,29 @@ int	 usock_accept(struct usock *, const char *who);
 /* Stop listening, remove the socket file; false if it was not. */
 bool	 usock_close(struct usock *);
 
+/*
+ * A daemon socket file that a reload may move, re-mode or switch off
+ * (control.sock, events.sock): who names it in the log ("control").
+ */
+struct usock_file {
+	struct usock	 ls;
+	const char	*who;
+	int		 mode;		/* as made */
+	int		 gid;		/* as made, -1: kept */
+};
+
+void	 usock_file_init(struct usock_file *, const char *who);
+/*
+ * Apply a configuration: enable false removes the file; a file at
+ * dir/name already is only re-moded and re-owned; another path is made
+ * first, then the old one removed (a failure keeps the old one).
+ * Returns 0, or -1 / ERR_INSTANCE with err.
+ */
+int	 usock_file_apply(struct usock_file *, struct event_base *,
+	    bool enable, const char *dir, const char *name, int mode, int gid,
+	    void (*cb)(int, short, void *), void *arg, char *err,
+	    size_t errlen);
+/* Stop listening and remove the file (logged). */
+void	 usock_file_close(struct usock_file *);
+
 #endif

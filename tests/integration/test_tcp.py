@@ -2,7 +2,6 @@
 """TCP endpoints end to end: client -> Unix socket -> bg96d -> bg96sim ->
 real loopback server, and back.  Run one case by name, or all."""
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -10,7 +9,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Env, Server, SKIP, echo_handler, recv_all, sha,  # noqa
+from harness import (Env, Server, echo_handler, recv_all, sha,  # noqa
                      tcp_endpoint, wait_for, BG96D)
 
 
@@ -226,51 +225,6 @@ def case_sigterm():
         env.close(ok)
 
 
-def case_curl():
-    """curl fetches a file from a loopback HTTP server through the modem."""
-    curl = shutil.which("curl")
-    if curl is None:
-        return SKIP
-    root = os.path.join("/tmp", "bg96-www-%d" % os.getpid())
-    os.makedirs(root, exist_ok=True)
-    body = os.urandom(200 * 1024)
-    with open(os.path.join(root, "file.bin"), "wb") as f:
-        f.write(body)
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    http = subprocess.Popen([sys.executable, "-m", "http.server", str(port),
-                             "--bind", "127.0.0.1", "--directory", root],
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    env = None
-    ok = False
-    try:
-        def up():
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                return True
-            except OSError:
-                return False
-        wait_for(up, 10, "http server")
-        env = Env("curl", endpoints=tcp_endpoint("web", port))
-        out = os.path.join(env.dir, "out.bin")
-        r = subprocess.run([curl, "-sS", "--max-time", "60", "-o", out,
-                            "--unix-socket", env.sock_path("web"),
-                            "http://x/file.bin"], timeout=90)
-        assert r.returncode == 0, "curl exit %d" % r.returncode
-        with open(out, "rb") as f:
-            assert sha(f.read()) == sha(body), "download corrupted"
-        ok = True
-    finally:
-        http.kill()
-        http.wait()
-        shutil.rmtree(root, ignore_errors=True)
-        if env:
-            env.close(ok)
-
-
 def case_connect_refused():
     """A destination that refuses: the client is closed, the slot freed."""
     s = socket.socket()
@@ -366,7 +320,6 @@ CASES = {
     "slow_reader": case_slow_reader,
     "not_ready": case_not_ready,
     "sigterm": case_sigterm,
-    "curl": case_curl,
     "connect_refused": case_connect_refused,
     "second_instance": case_second_instance,
     "idle_timeout": case_idle_timeout,
