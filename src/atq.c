@@ -53,6 +53,7 @@ struct atq_job {
 	struct atq_job_ops	 ops;
 	void			*arg;
 	long long		 due;		/* its next turn (now_ms) */
+	unsigned int		 gen;		/* atq_jobs_owed() pass served */
 	bool			 owed;		/* a turn skipped for a
 						 * yielding borrower */
 	bool			 running;	/* in its callbacks */
@@ -112,6 +113,7 @@ struct atq {
 	size_t			 nheld;
 	uint8_t			 rawbuf[16384 + ATQ_HELD_MAX];
 	struct atq_job		*jobs;
+	unsigned int		 jobs_gen;	/* atq_jobs_owed() passes */
 	int			 fd;		/* -1: detached */
 	struct event		*rev, *wev;	/* read (persistent), write */
 	struct event		*lost_ev;	/* report a write error later */
@@ -542,11 +544,16 @@ atq_start_next(struct atq *q)
  * any command would reach the remote.  Escape first.
  */
 static void
-atq_escape_orphan(struct atq *q)
+atq_escape_orphan(struct atq *q, bool blind)
 {
 	if (q->fd == -1 || q->detach_pending || q->line != ATQ_LINE_COMMAND)
 		return;
-	log_warnx("modem: CONNECT that nobody takes; leaving data mode");
+	if (blind)
+		log_warnx("modem: the modem may be in data mode; escaping");
+	else
+		log_warnx("modem: CONNECT that nobody takes; leaving data "
+		    "mode");
+	q->esc_blind = blind;
 	q->line = ATQ_LINE_ESCAPING;
 	q->line_id = -1;
 	q->esc_sent = false;
@@ -580,7 +587,7 @@ atq_complete(struct atq *q, enum atq_result res, const struct at_event *ev)
 		c->on_done(c->arg, res, ev);
 	atq_cmd_free(c);
 	if (ev != NULL && ev->final == AT_FINAL_CONNECT)
-		atq_escape_orphan(q);
+		atq_escape_orphan(q, false);
 	if (res != ATQ_RES_ABORTED)
 		atq_start_next(q);
 }
@@ -736,6 +743,14 @@ atq_timer_cb(evutil_socket_t fd, short what, void *arg)
 		if (q->tail == NULL)
 			q->tail = p;
 	}
+	/*
+	 * A command that may answer CONNECT (AT+QISWTMD=id,2, a
+	 * transparent AT+QIOPEN) and is only late would put the modem in
+	 * data mode, where the probe would reach the remote: escape first,
+	 * blind (no OK: it was in command mode), then probe.
+	 */
+	if (c->may_connect)
+		atq_escape_orphan(q, true);
 	atq_complete(q, ATQ_RES_TIMEOUT, NULL);
 }
 
@@ -810,7 +825,7 @@ atq_handle(struct atq *q, const struct at_event *ev)
 		if (c == NULL || c->phase == PHASE_QUEUED) {
 			q->stats.unexpected++;
 			if (ev->final == AT_FINAL_CONNECT)
-				atq_escape_orphan(q);
+				atq_escape_orphan(q, false);
 			if (q->settling) {
 				log_debug("modem: late final result \"%s\" "
 				    "absorbed", log_escape(esc, sizeof(esc),
@@ -830,7 +845,7 @@ atq_handle(struct atq *q, const struct at_event *ev)
 			    log_escape(esc, sizeof(esc), ev->line,
 			    ev->line_len), c->text);
 			if (ev->final == AT_FINAL_CONNECT)
-				atq_escape_orphan(q);
+				atq_escape_orphan(q, false);
 			return;
 		}
 		atq_complete(q, atq_result_of(ev->final), ev);
@@ -1097,7 +1112,7 @@ static void
 atq_dcd_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct atq	*q = arg;
-	int		 st;
+	int		 st, n = 0;
 
 	if (!q->dcd || q->fd == -1 || q->line != ATQ_LINE_DATA)
 		return;
@@ -1107,7 +1122,12 @@ atq_dcd_cb(evutil_socket_t fd, short what, void *arg)
 		q->dcd = false;
 		return;
 	}
-	if (st & TIOCM_CD) {
+	/*
+	 * What the modem wrote before the drop (payload, then "NO
+	 * CARRIER") is read first: DCD only stands in for a lost result.
+	 */
+	if ((st & TIOCM_CD) || q->nheld > 0 ||
+	    (ioctl(q->fd, FIONREAD, &n) == 0 && n > 0)) {
 		evtimer_add_ms(q->dcd_timer, DCD_POLL_MS);
 		return;
 	}
@@ -1120,6 +1140,8 @@ atq_carrier_lost(struct atq *q)
 	if (q->line != ATQ_LINE_DATA)
 		return;
 	log_warnx("modem: DCD dropped in data mode: the connection ended");
+	/* Its "NO CARRIER" may still come: not an answer to what follows. */
+	atq_settle(q);
 	atq_line_return(q, "NO CARRIER", true);
 }
 
@@ -1144,8 +1166,9 @@ atq_line_write(struct atq *q, const void *data, size_t len)
 void
 atq_line_hold(struct atq *q, bool hold)
 {
-	if (q->fd == -1 || q->detach_pending || q->line == ATQ_LINE_COMMAND ||
-	    q->rx_held == hold)
+	/* Escaping: the OK to "+++" must be read, whatever the client. */
+	if (q->fd == -1 || q->detach_pending || q->rx_held == hold ||
+	    (hold && q->line != ATQ_LINE_DATA))
 		return;
 	q->rx_held = hold;
 	if (hold)
@@ -1427,16 +1450,26 @@ atq_job_cb(evutil_socket_t fd, short what, void *arg)
 static void
 atq_jobs_owed(struct atq *q)
 {
-	struct atq_job	*j, *next;
+	struct atq_job	*j;
 	long long	 now = now_ms();
+	unsigned int	 gen = ++q->jobs_gen;
 
-	if (q->fd == -1 || q->detach_pending || q->line != ATQ_LINE_COMMAND)
-		return;
-	for (j = q->jobs; j != NULL; j = next) {
-		next = j->next;
-		if (!j->dead && j->ops.make != NULL &&
-		    (j->owed || j->due - now <= JOB_BATCH_MS))
-			atq_job_turn(j, true);
+	/*
+	 * A turn may delete jobs (a state change stops the radio poll) or
+	 * lose the line: look again from the head after each one.
+	 */
+	for (;;) {
+		if (q->fd == -1 || q->detach_pending ||
+		    q->line != ATQ_LINE_COMMAND)
+			return;
+		for (j = q->jobs; j != NULL; j = j->next)
+			if (!j->dead && j->gen != gen && j->ops.make != NULL &&
+			    (j->owed || j->due - now <= JOB_BATCH_MS))
+				break;
+		if (j == NULL)
+			return;
+		j->gen = gen;
+		atq_job_turn(j, true);
 	}
 }
 

@@ -42,6 +42,35 @@
 
 /* ---- the exposition text (pure) ---- */
 
+/* Length of the valid UTF-8 sequence at p (1 to 4), or 0. */
+static size_t
+utf8_seq(const char *p)
+{
+	const unsigned char	*u = (const unsigned char *)p;
+	size_t			 n, i;
+	unsigned int		 cp;
+
+	if (u[0] < 0x80)
+		return 1;
+	if (u[0] >= 0xc2 && u[0] <= 0xdf)
+		n = 2, cp = u[0] & 0x1f;
+	else if (u[0] >= 0xe0 && u[0] <= 0xef)
+		n = 3, cp = u[0] & 0x0f;
+	else if (u[0] >= 0xf0 && u[0] <= 0xf4)
+		n = 4, cp = u[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((u[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (u[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
 bool
 metrics_escape_label(const char *v, char *buf, size_t size)
 {
@@ -49,7 +78,8 @@ metrics_escape_label(const char *v, char *buf, size_t size)
 
 	for (; *v != '\0'; v++) {
 		const char	*rep = NULL;
-		char		 one[2] = { *v, '\0' };
+		char		 one[5] = { *v, '\0' };
+		size_t		 k;
 
 		if (*v == '\\')
 			rep = "\\\\";
@@ -57,8 +87,14 @@ metrics_escape_label(const char *v, char *buf, size_t size)
 			rep = "\\\"";
 		else if (*v == '\n')
 			rep = "\\n";
-		else
+		else if ((k = utf8_seq(v)) == 0)
+			rep = "?";	/* the modem's bytes: never bad UTF-8 */
+		else {
+			memcpy(one, v, k);
+			one[k] = '\0';
+			v += k - 1;
 			rep = one;
+		}
 		if (n + strlen(rep) >= size) {
 			if (size > 0)
 				buf[0] = '\0';

@@ -629,8 +629,14 @@ slot_connected(struct msock *s)
 	s->reclaiming = s->yielding = false;
 	s->last_w = 0;		/* the silence before is unknown */
 	s->plus_risk = 0;
-	s->chunk_len = 0;
-	s->remote_closed = s->peer_told = false;
+	if (s->state == SLOT_OPENING) {
+		s->chunk_len = 0;
+		s->remote_closed = s->peer_told = false;
+	}
+	/*
+	 * From buffer mode (auto): a chunk taken from the client (a SEND
+	 * FAIL's, a held '+') goes first, raw, from slot_line_pump().
+	 */
 	evtimer_del(s->timer);
 	if (s->state == SLOT_OPENING && s->ops != NULL) {
 		slot_set_state(s, SLOT_OPEN, "CONNECT");
@@ -642,6 +648,14 @@ slot_connected(struct msock *s)
 		s->owner = NULL;
 		s->reclaiming = true;
 	}
+	/*
+	 * Auto: commands queued while AT+QISWTMD was out (a new client's
+	 * AT+QIOPEN, a control "at") asked nobody for the line, and a
+	 * remote close that came meanwhile needs buffer mode to be read.
+	 */
+	if (s->auto_mode && s->ops != NULL &&
+	    (s->remote_closed || !atq_idle(slot_atq(s))))
+		slot_line_wanted(s);
 	slot_line_pump(s);
 }
 
@@ -701,6 +715,7 @@ slot_send_qiopen(struct msock *s)
 	/* Access mode 2 answers CONNECT once connected (ref. 5.2). */
 	c = atq_cmd_new(s->transparent ? TMO_QIOPEN_CONNECT : TMO_QIOPEN, "%s",
 	    cmd);
+	c->may_connect = s->transparent;
 	c->on_done = slot_qiopen_done;
 	c->arg = s;
 	s->busy = c;
@@ -1174,6 +1189,7 @@ slot_next_cmd(struct msock *s)
 	if (slot_auto_ready(s)) {
 		cmdfam_switch(s->fam, cmd, sizeof(cmd), s->id, 2);
 		c = atq_cmd_new(TMO_COMMAND, "%s", cmd);
+		c->may_connect = true;
 		c->on_done = slot_swtmd_done;
 		c->arg = s;
 		s->busy = c;

@@ -592,6 +592,67 @@ START_TEST(pushed_bytes_move_the_deadline)
 }
 END_TEST
 
+/*
+ * A client that does not read while the line is taken back: the hold
+ * must not stop the reading of the escape's OK (else no OK, a "reset"
+ * and a modem recovery for nothing).
+ */
+START_TEST(hold_does_not_block_the_escape)
+{
+	struct sm	*t = sm_new_slots();
+	struct atq	*q = sm_atq(t);
+	struct borrower	 b;
+	struct done	 d = { 0 };
+
+	enter_yielding(t, &b);
+	atq_submit(q, cmd("AT+CSQ", &d), false);
+	ck_assert_int_eq(atq_line_owner(q, NULL), ATQ_LINE_ESCAPING);
+	atq_line_hold(q, true);		/* the client's buffer is full */
+	sm_send(t, "more payload");
+	sm_expect(t, "+++");
+	sm_quiet(t, ESCAPE_GUARD_MS - 200);
+	sm_send(t, "\r\nOK\r\n");
+	sm_expect(t, "AT+CSQ\r");
+	ck_assert_str_eq(b.returned, "escaped");
+	ck_assert_str_eq(b.in, "more payload");
+	sm_send(t, "\r\nOK\r\n");
+	ck_assert_int_eq(d.n, 1);
+	sm_free(t);
+}
+END_TEST
+
+/*
+ * AT+QISWTMD=id,2 (may answer CONNECT) times out: if it was only late
+ * the modem is in data mode, so the line is escaped before the probe
+ * (which would otherwise reach the remote as payload).
+ */
+START_TEST(connect_timeout_escapes_before_probe)
+{
+	struct sm	*t = sm_new_slots();
+	struct atq	*q = sm_atq(t);
+	struct atq_cmd	*c;
+	struct done	 d = { 0 };
+
+	atq_set_timeout(q, TMO_COMMAND, 300);
+	c = cmd("AT+QISWTMD=0,2", &d);
+	c->may_connect = true;
+	atq_submit(q, c, false);
+	sm_expect(t, "AT+QISWTMD=0,2\r");
+	sm_run(t, 350);
+	ck_assert_int_eq(d.res, ATQ_RES_TIMEOUT);
+	sm_send(t, "\r\nCONNECT\r\n");	/* late */
+	sm_quiet(t, ESCAPE_GUARD_MS - 400);	/* no probe into data mode */
+	sm_expect(t, "+++");
+	sm_quiet(t, ESCAPE_GUARD_MS - 200);
+	sm_send(t, "\r\nOK\r\n");
+	ck_assert_str_eq(sm_next_cmd(t), "AT+CMEE?");
+	sm_send(t, "\r\n+CMEE: 1\r\n\r\nOK\r\n");
+	sm_run(t, 50);
+	ck_assert(atq_line_free(q));
+	sm_free(t);
+}
+END_TEST
+
 static Suite *
 atq_suite(void)
 {
@@ -610,6 +671,8 @@ atq_suite(void)
 	tcase_add_test(tc, late_connect_escapes);
 	tcase_add_test(tc, dcd_drop_ends_data_mode);
 	tcase_add_test(tc, pushed_bytes_move_the_deadline);
+	tcase_add_test(tc, hold_does_not_block_the_escape);
+	tcase_add_test(tc, connect_timeout_escapes_before_probe);
 	suite_add_tcase(s, tc);
 	return s;
 }

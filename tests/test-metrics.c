@@ -339,6 +339,15 @@ START_TEST(test_escape)
 	    sizeof(buf)));
 	ck_assert_str_eq(buf, "");
 	ck_assert(!metrics_escape_label("x", buf, 0));
+	/* The modem's bytes: valid UTF-8 stays, anything else is '?'. */
+	ck_assert(metrics_escape_label("Telef\xc3\xb3nica", buf, sizeof(buf)));
+	ck_assert_str_eq(buf, "Telef\xc3\xb3nica");
+	ck_assert(metrics_escape_label("a\xff\xc3x\xe2\x82", buf,
+	    sizeof(buf)));
+	ck_assert_str_eq(buf, "a??x??");
+	ck_assert(metrics_escape_label("\xed\xa0\x80\xf4\x90\x80\x80", buf,
+	    sizeof(buf)));
+	ck_assert_str_eq(buf, "???????");
 }
 END_TEST
 

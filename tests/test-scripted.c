@@ -1618,6 +1618,102 @@ START_TEST(auto_yields_and_returns)
 }
 END_TEST
 
+/* An auto client on "au", its slot 11 open in buffer mode; fd back. */
+static int
+auto_open(struct sm *t)
+{
+	int	 fd = sm_connect(t, "au");
+
+	sm_expect(t, "AT+QIOPEN=1,11,\"TCP\",\"192.0.2.10\",8009,0,0\r");
+	sm_send(t, "\r\nOK\r\n\r\n+QIOPEN: 11,0\r\n");
+	return fd;
+}
+
+/*
+ * While AT+QISWTMD is out, a second client's AT+QIOPEN is queued and
+ * the remote closes: after CONNECT the line is given back at once (not
+ * at the next health check), the second client is opened, and the
+ * first reads what is left, then EOF.
+ */
+START_TEST(auto_queued_during_switch)
+{
+	struct sm	*t = the_sm = sm_new_stack(EP_AUTO);
+	char		 buf[16];
+	int		 fd, fd2;
+
+	sm_bringup(t, "");
+	fd = auto_open(t);
+	sm_expect(t, "AT+QISWTMD=11,2\r");
+	fd2 = sm_connect(t, "au");
+	sm_send(t, "\r\n+QIURC: \"closed\",11\r\n");
+	sm_run(t, 50);
+	sm_send(t, "\r\nCONNECT\r\n");
+	sm_expect(t, "+++");
+	sm_quiet(t, ESCAPE_GUARD_MS - 300);
+	sm_send(t, "\r\nOK\r\n");
+	sm_expect(t, "AT+QIOPEN=1,10,\"TCP\",\"192.0.2.10\",8009,0,0\r");
+	sm_send(t, "\r\nOK\r\n\r\n+QIOPEN: 10,0\r\n");
+	sm_expect(t, "AT+QIRD=11\r");
+	sm_send(t, "\r\n+QIRD: 4\r\nlast\r\n\r\nOK\r\n");
+	sm_expect(t, "AT+QIRD=11\r");
+	sm_send(t, "\r\n+QIRD: 0\r\n\r\nOK\r\n");
+	ck_assert_uint_eq(client_read_all(t, fd, buf, sizeof(buf)), 4);
+	ck_assert_mem_eq(buf, "last", 4);
+	sm_expect(t, "AT+QICLOSE=11,1\r");
+	sm_send(t, "\r\nOK\r\n");
+	close(fd);
+	close(fd2);
+	sm_expect(t, "AT+QICLOSE=10,1\r");
+	sm_send(t, "\r\nOK\r\n");
+	sm_until(t, all_free, NULL, "slots freed");
+	sm_free(t);
+}
+END_TEST
+
+/*
+ * A chunk that SEND FAIL left with the slot is not lost when the slot
+ * goes into data mode meanwhile: it is the first thing on the line.
+ */
+START_TEST(auto_keeps_a_failed_chunk)
+{
+	struct sm	*t = the_sm = sm_new_stack(EP_AUTO);
+	const char	*cmd;
+	int		 fd, fd2, fails = 0;
+
+	sm_bringup(t, "");
+	fd = auto_open(t);
+	sm_expect(t, "AT+QISWTMD=11,2\r");
+	fd2 = sm_connect(t, "au");		/* before CONNECT: yields */
+	sm_send(t, "\r\nCONNECT\r\n");
+	sm_expect(t, "+++");
+	sm_quiet(t, ESCAPE_GUARD_MS - 300);
+	sm_send(t, "\r\nOK\r\n");
+	sm_expect(t, "AT+QIOPEN=1,10,\"TCP\",\"192.0.2.10\",8009,0,0\r");
+	sm_send(t, "\r\nOK\r\n\r\n+QIOPEN: 10,0\r\n");
+	sm_expect(t, "AT+QIRD=11\r");
+	sm_send(t, "\r\n+QIRD: 0\r\n\r\nOK\r\n");
+	close(fd2);
+	sm_expect(t, "AT+QICLOSE=10,1\r");
+	sm_send(t, "\r\nOK\r\n");
+	/* Alone again, within transparent_reenter: buffer mode, SEND FAIL. */
+	ck_assert_int_eq(write(fd, "kept", 4), 4);
+	for (;;) {
+		cmd = sm_next_cmd(t);
+		if (strcmp(cmd, "AT+QISWTMD=11,2") == 0)
+			break;
+		ck_assert_str_eq(cmd, "AT+QISEND=11,4");
+		sm_send(t, "> ");
+		sm_expect(t, "kept");
+		sm_send(t, "\r\nSEND FAIL\r\n");
+		fails++;
+	}
+	ck_assert_int_ge(fails, 1);
+	sm_send(t, "\r\nCONNECT\r\n");
+	sm_expect(t, "kept");
+	tr_end_remote(t, fd);
+}
+END_TEST
+
 static Suite *
 scripted_suite(void)
 {
@@ -1664,6 +1760,8 @@ scripted_suite(void)
 	tcase_add_test(st, transparent_connect_refused);
 	tcase_add_test(st, transparent_qicfg_at_bringup);
 	tcase_add_test(st, auto_yields_and_returns);
+	tcase_add_test(st, auto_queued_during_switch);
+	tcase_add_test(st, auto_keeps_a_failed_chunk);
 	suite_add_tcase(s, st);
 	return s;
 }

@@ -54,6 +54,10 @@ struct atq_cmd {
 	long long	 grace_ms;		/* internal: deadline moved by */
 	bool		 need_line;		/* a prefix line must come
 						 * before the final result */
+	bool		 may_connect;		/* its success is CONNECT (data
+						 * mode): after a timeout the
+						 * line is escaped, blind, before
+						 * any probe */
 	bool		 line_seen;		/* internal */
 };
 
